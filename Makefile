@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh Debian machine with Python 3.11:
+#   make demo   installs what is needed (Graphviz's dot included) and runs the demo
+#   make test   installs what is needed and runs the whole suite (ruff, pytest, docs examples)
+# Everything Python goes into .venv, so the system's Python stays untouched.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+EXTRAS ?= test,playground
+HYPOTHESIS_PROFILE ?= ci
+
+.PHONY: demo test thorough lint install dot bench clean
+
+demo: install dot
+	$(PY) docs/examples/sine_demo.py
+
+test: install dot
+	$(VENV)/bin/ruff check .
+	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(PY) -m pytest -q
+
+# The slow, thorough Hypothesis profile: many more generated shapes and values per property.
+thorough:
+	$(MAKE) test HYPOTHESIS_PROFILE=thorough
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) -m benchmarks
+
+install: $(VENV)/.installed
+
+# Debian's Python needs python3-venv before it can make a virtual environment.
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); $(SUDO) apt-get update -q && \
+	  $(SUDO) apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
+
+$(VENV)/.installed: $(VENV)/bin/python setup.cfg pyproject.toml
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	touch $@
+
+# Graphviz's `dot` renders graphs; Debian's graphviz package has it.
+dot:
+	@command -v dot >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q graphviz; }
+
+clean:
+	rm -rf $(VENV) build *.egg-info playground-out .hypothesis .pytest_cache

@@ -1,0 +1,102 @@
+"""autodiff: a small, fast reverse-mode automatic differentiation engine on NumPy.
+
+>>> import autodiff as ad
+>>> x = ad.Tensor([1.0, 2.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+array([2., 4.])
+"""
+
+from autodiff import testing
+from autodiff.backward import grad
+from autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad
+from autodiff.ops import (
+    abs,
+    add,
+    clip,
+    concatenate,
+    cos,
+    div,
+    exp,
+    getitem,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    sqrt,
+    stack,
+    sub,
+    sum,
+    tanh,
+    transpose,
+    where,
+)
+from autodiff.random import default_rng, manual_seed
+from autodiff.tensor import Tensor  # first: the ops bind to it
+
+__version__ = "0.1.0"
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+    """Same as `Tensor(data, requires_grad, dtype, name)`."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+__all__ = [
+    "Tensor",
+    "__version__",
+    "abs",
+    "add",
+    "clip",
+    "concatenate",
+    "cos",
+    "default_rng",
+    "div",
+    "enable_grad",
+    "exp",
+    "getitem",
+    "grad",
+    "is_grad_enabled",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "manual_seed",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mul",
+    "neg",
+    "no_grad",
+    "pow",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "sin",
+    "softmax",
+    "sqrt",
+    "stack",
+    "sub",
+    "sum",
+    "tanh",
+    "tensor",
+    "testing",
+    "transpose",
+    "where",
+]

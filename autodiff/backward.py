@@ -1,0 +1,245 @@
+"""Reverse-mode differentiation: walk the recorded graph from the output back to the leaves.
+
+The walk is Kahn's algorithm on the reversed graph: a tensor's gradient is complete once every
+op that consumed it has passed its share back, so each tensor is handed to its op's VJPs exactly
+once, in reverse topological order, with no recursion and no visited set. Gradients of
+intermediates live only in a local dict and are dropped as soon as they are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autodiff.dtypes import to_array
+from autodiff.op import unbroadcast
+from autodiff.tensor import Tensor
+
+
+def consumer_counts(roots: Iterable[Tensor], grad_only: bool = True) -> dict[Tensor, int]:
+    """For every tensor reachable from `roots`, how many graph edges lead into it from consumers.
+
+    With `grad_only`, tensors that do not require grad (constants) are left out: nothing flows
+    back into them.
+    """
+    counts: dict[Tensor, int] = {}
+    stack = []
+    for r in roots:
+        if r not in counts:
+            counts[r] = 0
+            stack.append(r)
+    while stack:
+        ctx = stack.pop()._ctx
+        if ctx is None:
+            continue
+        for p in ctx[1]:
+            if p is None or (grad_only and not p.requires_grad):
+                continue
+            c = counts.get(p)
+            if c is None:
+                counts[p] = 1
+                stack.append(p)
+            else:
+                counts[p] = c + 1
+    return counts
+
+
+def reverse_topological(roots: Sequence[Tensor], grad_only: bool = False) -> list[Tensor]:
+    """Every tensor reachable from `roots`, each after all of its consumers (roots first)."""
+    counts = consumer_counts(roots, grad_only)
+    ready = [r for r in reversed(roots) if counts[r] == 0]
+    order = []
+    while ready:
+        t = ready.pop()
+        order.append(t)
+        ctx = t._ctx
+        if ctx is None:
+            continue
+        for p in reversed(ctx[1]):
+            if p is None or p not in counts:
+                continue
+            c = counts[p] - 1
+            counts[p] = c
+            if c == 0:
+                ready.append(p)
+    return order
+
+
+def _seed(t: Tensor, grad: Any, who: str) -> np.ndarray:
+    """The starting gradient for `t`: ones for a one-element tensor, else `grad` of t's shape."""
+    if grad is None:
+        if t.data.size != 1:
+            raise ValueError(
+                f"{who}: grad can be omitted only for a one-element tensor; pass a gradient of "
+                f"shape {t.shape} for this one (for a loss, reduce it with .sum() or .mean() first)"
+            )
+        return np.ones_like(t.data)
+    g = to_array(grad, dtype=t.data.dtype)  # a copy: the caller's array is never aliased
+    if g.shape != t.data.shape:
+        raise ValueError(f"{who}: grad has shape {g.shape} but the tensor has shape {t.shape}")
+    return g
+
+
+def _run(
+    roots: Sequence[Tensor], seeds: Sequence[np.ndarray], targets: dict[Tensor, Any] | None
+) -> None:
+    """Propagate `seeds` from `roots` back through the graph.
+
+    With `targets` None, accumulate into the `.grad` of every leaf that requires grad; else fill
+    `targets[t]` with the gradient reaching each tensor t in it and touch no `.grad`.
+    """
+    counts = consumer_counts(roots)
+    grads: dict[Tensor, np.ndarray] = {}
+    for r, s in zip(roots, seeds):
+        grads[r] = grads[r] + s if r in grads else s
+    ready = [r for r in dict.fromkeys(roots) if counts[r] == 0]
+    while ready:
+        t = ready.pop()
+        g = grads.pop(t)
+        if t._hooks:
+            g = _call_hooks(t, g)
+        ctx = t._ctx
+        if targets is not None:
+            if t in targets:
+                targets[t] = g
+        elif ctx is None:
+            _accumulate(t, g)
+        if ctx is None:
+            continue
+        node_op, parents, saved = ctx
+        vjps = node_op.vjps
+        for i, p in enumerate(parents):
+            if p is None or not p.requires_grad:
+                continue
+            gp = vjps[i](g, *saved)
+            if gp is g and p._ctx is None:
+                gp = gp.copy()  # passed through unchanged (add): another parent may hold it too
+            data = p.data
+            if gp.shape != data.shape:
+                gp = unbroadcast(gp, data.shape)
+            if gp.dtype != data.dtype:
+                gp = gp.astype(data.dtype)
+            prev = grads.get(p)
+            grads[p] = gp if prev is None else prev + gp
+            c = counts[p] - 1
+            counts[p] = c
+            if c == 0:
+                ready.append(p)
+
+
+def _accumulate(leaf: Tensor, g: Any) -> None:
+    # A VJP may return its incoming gradient or a view (add, reshape, broadcast); only an array
+    # it allocated itself may become `.grad` without a copy, since users may write into `.grad`.
+    if type(g) is not np.ndarray or g.base is not None or not g.flags.writeable:
+        g = np.array(g, dtype=leaf.data.dtype)
+    if leaf.grad is None:
+        leaf.grad = g
+    else:
+        leaf.grad = leaf.grad + g
+
+
+def backward(t: Tensor, grad: Any = None) -> None:
+    """`t.backward(grad)`: see `Tensor.backward`."""
+    if not t.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad, so there is nothing to differentiate; "
+            "create the inputs you want gradients for with requires_grad=True"
+        )
+    _run([t], [_seed(t, grad, "backward")], None)
+
+
+def _as_list(x: Any, what: str) -> list[Tensor]:
+    items = list(x) if isinstance(x, (list, tuple)) else [x]
+    for t in items:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: {what} must be Tensors, got {type(t).__name__}")
+    return items
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+) -> tuple[Tensor, ...]:
+    """Gradients of `outputs` with respect to each of `inputs`, leaving every `.grad` untouched.
+
+    Like `torch.autograd.grad`: `grad_outputs` holds one seed per output (None for a one-element
+    output). An input that the outputs do not depend on gets a zero gradient.
+
+    >>> import autodiff as ad
+    >>> x = ad.Tensor(3.0, requires_grad=True)
+    >>> (dx,) = ad.grad(x * x * x, x)
+    >>> dx.item()
+    27.0
+    """
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (grad of grad) is not available yet")
+    outs = _as_list(outputs, "outputs")
+    ins = _as_list(inputs, "inputs")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outs):
+        raise ValueError(f"grad: {len(outs)} outputs but {len(grad_outputs)} grad_outputs")
+    for t in outs:
+        if not t.requires_grad:
+            raise RuntimeError(
+                "grad: an output does not require grad; compute it from inputs created with "
+                "requires_grad=True"
+            )
+    for t in ins:
+        if not t.requires_grad:
+            raise RuntimeError("grad: an input does not require grad; create it with requires_grad=True")
+    seeds = [_seed(t, g, "grad") for t, g in zip(outs, grad_outputs)]
+    targets: dict[Tensor, Any] = dict.fromkeys(ins)
+    _run(outs, seeds, targets)
+    from autodiff.tensor import _const
+
+    # Copies: a gradient passed through unchanged may be shared by several inputs.
+    return tuple(
+        _const(np.zeros_like(t.data) if targets[t] is None else np.array(targets[t], dtype=t.data.dtype))
+        for t in ins
+    )
+
+
+class RemovableHandle:
+    """Returned by `register_hook`; `remove()` takes the hook off again."""
+
+    __slots__ = ("_fn", "_tensor")
+
+    def __init__(self, tensor: Tensor, fn: Callable[..., Any]) -> None:
+        self._tensor = tensor
+        self._fn = fn
+
+    def remove(self) -> None:
+        hooks = self._tensor._hooks
+        if hooks and self._fn in hooks:
+            hooks.remove(self._fn)
+
+
+def register_hook(t: Tensor, fn: Callable[..., Any]) -> RemovableHandle:
+    if not callable(fn):
+        raise TypeError("register_hook: fn must be callable")
+    if not t.requires_grad:
+        raise RuntimeError("register_hook: no gradient flows into a tensor that does not require grad")
+    if t._hooks is None:
+        t._hooks = []
+    t._hooks.append(fn)
+    return RemovableHandle(t, fn)
+
+
+def _call_hooks(t: Tensor, g: np.ndarray) -> np.ndarray:
+    from autodiff.tensor import _const
+
+    for fn in list(t._hooks or ()):
+        out = fn(_const(g))
+        if out is not None:
+            out = np.asarray(out.data if isinstance(out, Tensor) else out, dtype=t.data.dtype)
+            if out.shape != t.data.shape:
+                raise ValueError(f"hook returned a gradient of shape {out.shape} for a tensor of shape {t.shape}")
+            g = out
+    return g

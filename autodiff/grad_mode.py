@@ -1,0 +1,57 @@
+"""Whether ops record a graph: `no_grad()` and `enable_grad()`, per thread."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ContextDecorator
+
+
+class _GradState(threading.local):
+    # A class attribute is every new thread's starting value: recording on.
+    enabled = True
+
+
+state = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops in this thread record the graph for backward."""
+    return state.enabled
+
+
+class _SetGrad(ContextDecorator):
+    _value = True
+
+    def __init__(self) -> None:
+        # Saved states per thread, so one object can be nested or shared by threads.
+        self._local = threading.local()
+
+    def __enter__(self) -> None:
+        stack = self._local.__dict__.setdefault("stack", [])
+        stack.append(state.enabled)
+        state.enabled = self._value
+
+    def __exit__(self, *exc: object) -> None:
+        state.enabled = self._local.stack.pop()
+
+
+class no_grad(_SetGrad):
+    """Record nothing inside: results require no grad and keep no graph.
+
+    Works as a context manager and as a decorator, and only in the calling thread.
+
+    >>> import autodiff as ad
+    >>> w = ad.Tensor([1.0, 2.0], requires_grad=True)
+    >>> with ad.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    _value = False
+
+
+class enable_grad(_SetGrad):
+    """Record the graph again inside a `no_grad` block (context manager or decorator)."""
+
+    _value = True

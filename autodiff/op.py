@@ -1,0 +1,240 @@
+"""The `@op` decorator: the only graph book-keeping there is.
+
+An op is a forward function over ndarrays returning `(out, saved)`, and one vector-Jacobian
+product (VJP) per differentiable input, `vjp_i(g, *saved) -> ∂E/∂input_i` given g = ∂E/∂out.
+The decorator turns the forward into the public function: it unwraps Tensors, calls the forward,
+and records `(op, parents, saved)` on the result only when recording is on and some input
+requires grad; otherwise it costs nothing beyond the NumPy call. VJPs return full-shape
+gradients; the engine sums them back to broadcast inputs' shapes (`unbroadcast`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autodiff.dtypes import coerce_operand, to_array
+from autodiff.grad_mode import state
+from autodiff.tensor import Tensor, _const, _node
+
+#: Every public op by name: the test suite checks each one is in its op table.
+registry: dict[str, Op] = {}
+
+_ndarray = np.ndarray
+_asarray = np.asarray
+
+
+class Op:
+    """A differentiable primitive: its name, its forward, its VJPs, and its rule in words."""
+
+    __slots__ = ("__weakref__", "forward", "name", "rule", "vjps")
+
+    def __init__(self, name: str, forward: Callable[..., Any], rule: str) -> None:
+        self.name = name
+        self.forward = forward
+        self.vjps: Sequence[Callable[..., Any]] = ()
+        self.rule = rule
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+class _Each:
+    """VJPs of a variadic op: one function told which input it is asked about."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __getitem__(self, i: int) -> Callable[..., Any]:
+        fn = self.fn
+        return lambda g, *saved: fn(i, g, *saved)
+
+
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum g down to `shape`: broadcasting copies values, so its adjoint adds them."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=stretched, keepdims=True) if stretched else g
+
+
+def _operand(x: Any, dtype: np.dtype) -> Any:
+    """A non-Tensor operand's value: floats and ints pass through (fast path), the rest is coerced."""
+    t = type(x)
+    if t is float or t is int:
+        return x
+    return coerce_operand(x, dtype)
+
+
+def _result(out: Any) -> np.ndarray:
+    # NumPy returns scalars, not 0-d arrays, from 0-d operations and full reductions.
+    return out if type(out) is _ndarray else _asarray(out)
+
+
+def op(
+    forward: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    variadic: bool = False,
+    shape_error: str = "cannot be broadcast together",
+) -> Any:
+    """Make `forward(*arrays, *static) -> (out, saved)` a recording op; register VJPs with `.vjp`.
+
+    The forward's parameters without defaults are its tensor inputs (one sequence of them if
+    `variadic`); those with defaults are static arguments such as `axis`. The first line of the
+    forward's docstring is the op's rule, shown by `explain`.
+    """
+    if forward is None:
+        return lambda f: op(f, name=name, variadic=variadic, shape_error=shape_error)
+    params = list(inspect.signature(forward).parameters.values())
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    tensors = [p for p in params if p.kind in positional and p.default is inspect.Parameter.empty]
+    arity = 1 if variadic else len(tensors)
+    static = len(params) > arity
+    node_op = Op(name or forward.__name__, forward, (forward.__doc__ or "").strip().split("\n")[0])
+    registry[node_op.name] = node_op
+
+    if variadic:
+        apply = _variadic(node_op)
+    elif arity == 1:
+        apply = _unary_static(node_op) if static else _unary(node_op)
+    elif arity == 2 and not static:
+        apply = _binary(node_op, shape_error)
+    else:
+        apply = _nary(node_op, arity)
+
+    def vjp(*fns: Callable[..., Any]) -> Callable[..., Any]:
+        """Register the VJPs, one per input (a variadic op gives one taking the input's index)."""
+        node_op.vjps = _Each(fns[0]) if variadic else tuple(fns)
+        return fns[0]
+
+    apply.__name__ = apply.__qualname__ = node_op.name
+    apply.__doc__ = forward.__doc__
+    apply.__module__ = forward.__module__
+    apply.op = node_op  # type: ignore[attr-defined]
+    apply.vjp = vjp  # type: ignore[attr-defined]
+    return apply
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else _const(to_array(x, copy=False))
+
+
+def _unary(node_op: Op) -> Callable[..., Tensor]:
+    forward = node_op.forward
+
+    def apply(x: Any) -> Tensor:
+        if type(x) is not Tensor:
+            x = _as_tensor(x)
+        out, saved = forward(x.data)
+        if type(out) is not _ndarray:
+            out = _asarray(out)
+        if x.requires_grad and state.enabled:
+            return _node(out, (node_op, (x,), saved))
+        return _const(out)
+
+    return apply
+
+
+def _unary_static(node_op: Op) -> Callable[..., Tensor]:
+    forward = node_op.forward
+
+    def apply(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if type(x) is not Tensor:
+            x = _as_tensor(x)
+        out, saved = forward(x.data, *args, **kwargs)
+        if type(out) is not _ndarray:
+            out = _asarray(out)
+        if x.requires_grad and state.enabled:
+            return _node(out, (node_op, (x,), saved))
+        return _const(out)
+
+    return apply
+
+
+def _binary(node_op: Op, shape_error: str) -> Callable[..., Tensor]:
+    forward = node_op.forward
+    name = node_op.name
+
+    def apply(a: Any, b: Any) -> Tensor:
+        # A constant operand (scalar, ndarray) is no parent: it gets None and no gradient.
+        if type(a) is Tensor:
+            ad = a.data
+            if type(b) is Tensor:
+                bd = b.data
+            else:
+                bd = _operand(b, ad.dtype)
+                b = None
+        elif type(b) is Tensor:
+            bd = b.data
+            ad = _operand(a, bd.dtype)
+            a = None
+        else:
+            a = _as_tensor(a)
+            ad = a.data
+            bd = _operand(b, ad.dtype)
+            b = None
+        try:
+            out, saved = forward(ad, bd)
+        except ValueError:
+            raise ValueError(
+                f"{name}: shapes {np.shape(ad)} and {np.shape(bd)} {shape_error}"
+            ) from None
+        if type(out) is not _ndarray:
+            out = _asarray(out)
+        if state.enabled and ((a is not None and a.requires_grad) or (b is not None and b.requires_grad)):
+            return _node(out, (node_op, (a, b), saved))
+        return _const(out)
+
+    return apply
+
+
+def _nary(node_op: Op, arity: int) -> Callable[..., Tensor]:
+    forward = node_op.forward
+    name = node_op.name
+
+    def apply(*args: Any, **kwargs: Any) -> Tensor:
+        inputs = args[:arity]
+        dtype = next((t.data.dtype for t in inputs if type(t) is Tensor), None)
+        if dtype is None:
+            inputs = [_as_tensor(t) for t in inputs]
+        parents = tuple(t if type(t) is Tensor else None for t in inputs)
+        arrays = [t.data if type(t) is Tensor else _operand(t, dtype) for t in inputs]
+        try:
+            out, saved = forward(*arrays, *args[arity:], **kwargs)
+        except ValueError as e:
+            shapes = " and ".join(str(np.shape(x)) for x in arrays)
+            raise ValueError(f"{name}: shapes {shapes}: {e}") from None
+        out = _result(out)
+        if state.enabled and any(t is not None and t.requires_grad for t in parents):
+            return _node(out, (node_op, parents, saved))
+        return _const(out)
+
+    return apply
+
+
+def _variadic(node_op: Op) -> Callable[..., Tensor]:
+    forward = node_op.forward
+    name = node_op.name
+
+    def apply(tensors: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+            raise TypeError(f"{name}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+        if not tensors:
+            raise ValueError(f"{name}: needs at least one tensor")
+        ts = [_as_tensor(t) for t in tensors]
+        out, saved = forward([t.data for t in ts], *args, **kwargs)
+        out = _result(out)
+        if state.enabled and any(t.requires_grad for t in ts):
+            return _node(out, (node_op, tuple(ts), saved))
+        return _const(out)
+
+    return apply

@@ -1,0 +1,155 @@
+"""Elementwise functions: each forward with its derivative, reusing the output where it can."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autodiff.op import op
+
+# Below this many elements NumPy's per-call cost dominates, and `out=` calls cost more than the
+# allocations they save; above it, reusing our own buffers avoids page-faulting fresh memory.
+_SMALL = 4096
+
+
+@op
+def exp(x):
+    """z = eˣ;  δ_x = δ_z ⊙ z"""
+    out = np.exp(x)
+    return out, (out,)
+
+
+exp.vjp(lambda g, out: g * out)
+
+
+@op
+def log(x):
+    """z = ln x;  δ_x = δ_z / x"""
+    return np.log(x), (x,)
+
+
+log.vjp(lambda g, x: g / x)
+
+
+@op
+def sqrt(x):
+    """z = √x;  δ_x = δ_z / (2z)"""
+    out = np.sqrt(x)
+    return out, (out,)
+
+
+sqrt.vjp(lambda g, out: g / (2 * out))
+
+
+@op
+def abs(x):
+    """z = |x|;  δ_x = δ_z ⊙ sign(x)  (0 at x = 0)"""
+    return np.abs(x), (x,)
+
+
+abs.vjp(lambda g, x: g * np.sign(x))
+
+
+@op
+def tanh(x):
+    """z = tanh(x);  δ_x = δ_z ⊙ (1 − z²)"""
+    out = np.tanh(x)
+    return out, (out,)
+
+
+@tanh.vjp
+def _tanh(g, out):
+    if out.size < _SMALL:
+        return g * (1 - out * out)
+    d = out * out
+    np.subtract(1, d, out=d)  # d is ours: reuse it rather than allocate again
+    d *= g
+    return d
+
+
+@op
+def sigmoid(x):
+    """z = σ(x) = 1 / (1 + e⁻ˣ);  δ_x = δ_z ⊙ z (1 − z)"""
+    # e^{-|x|} never overflows; pick the form that does not cancel for each sign of x.
+    e = np.exp(-np.abs(x))
+    out = np.where(x >= 0, 1, e) / (1 + e)
+    return out, (out,)
+
+
+@sigmoid.vjp
+def _sigmoid(g, out):
+    if out.size < _SMALL:
+        return g * out * (1 - out)
+    d = 1 - out
+    d *= out
+    d *= g
+    return d
+
+
+@op
+def relu(x):
+    """z = max(x, 0);  δ_x = δ_z ⊙ [x > 0]"""
+    return np.maximum(x, 0), (x,)
+
+
+relu.vjp(lambda g, x: g * (x > 0))
+
+
+@op
+def sin(x):
+    """z = sin x;  δ_x = δ_z ⊙ cos x"""
+    return np.sin(x), (x,)
+
+
+sin.vjp(lambda g, x: g * np.cos(x))
+
+
+@op
+def cos(x):
+    """z = cos x;  δ_x = −δ_z ⊙ sin x"""
+    return np.cos(x), (x,)
+
+
+cos.vjp(lambda g, x: -g * np.sin(x))
+
+
+@op
+def clip(x, lo=None, hi=None):
+    """z = min(max(x, lo), hi);  δ_x = δ_z ⊙ [lo ≤ x ≤ hi]"""
+    if lo is None and hi is None:
+        raise ValueError("clip: give lo, hi or both")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
+    return np.clip(x, lo, hi), (x, lo, hi)
+
+
+@clip.vjp
+def _clip(g, x, lo, hi):
+    inside = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    return g * inside
+
+
+@op
+def maximum(a, b):
+    """z = max(a, b);  δ_a = δ_z ⊙ [a > b],  δ_b = δ_z ⊙ [b > a]; a tie splits δ_z in halves"""
+    return np.maximum(a, b), (a, b)
+
+
+def _share(g, winner, other):
+    # Ties split the gradient equally: what central differences measure at a tie.
+    return g * ((winner > other) + 0.5 * (winner == other))
+
+
+maximum.vjp(lambda g, a, b: _share(g, a, b), lambda g, a, b: _share(g, b, a))
+
+
+@op
+def minimum(a, b):
+    """z = min(a, b);  δ_a = δ_z ⊙ [a < b],  δ_b = δ_z ⊙ [b < a]; a tie splits δ_z in halves"""
+    return np.minimum(a, b), (a, b)
+
+
+minimum.vjp(lambda g, a, b: _share(g, b, a), lambda g, a, b: _share(g, a, b))

@@ -1,0 +1,35 @@
+"""Softmax and log-softmax along an axis, stable for any logits (shifted by their maximum)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autodiff.op import op
+from autodiff.ops.reductions import stable_logsumexp
+from autodiff.shapes import normalize_axis
+
+
+@op
+def softmax(x, axis=-1):
+    """yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ);  δ_x = y ⊙ (δ_y − Σ δ_y ⊙ y)"""
+    axis = normalize_axis(axis, x.ndim, "softmax")
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e, (e, axis)
+
+
+@softmax.vjp
+def _softmax(g, y, axis):
+    d = g * y
+    return d - y * d.sum(axis=axis, keepdims=True)
+
+
+@op
+def log_softmax(x, axis=-1):
+    """yᵢ = xᵢ − log Σⱼ e^(xⱼ);  δ_x = δ_y − softmax(x) Σ δ_y"""
+    axis = normalize_axis(axis, x.ndim, "log_softmax")
+    out = x - stable_logsumexp(x, (axis,))
+    return out, (out, axis)
+
+
+log_softmax.vjp(lambda g, out, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True))

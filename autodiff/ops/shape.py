@@ -1,0 +1,149 @@
+"""Ops that move values without changing them: reshape, transpose, indexing, concatenate, stack, where.
+
+Their VJPs route δ back to where each value came from; indexing with repeated integer indices
+adds up every copy's δ.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from autodiff.op import op
+from autodiff.shapes import normalize_axis
+
+
+def _shape_arg(shape, name):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name}: sizes must be ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+@op
+def reshape(x, *shape):
+    """z = x viewed with a new shape (one size may be −1);  δ_x = δ_z reshaped back"""
+    shape = _shape_arg(shape, "reshape")
+    try:
+        return x.reshape(shape), (x.shape,)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into {shape}") from None
+
+
+reshape.vjp(lambda g, shape: g.reshape(shape))
+
+
+@op
+def transpose(x, *axes):
+    """z = x with its axes permuted (reversed by default);  δ_x = δ_z permuted back"""
+    if not axes or axes == (None,):
+        axes = tuple(range(x.ndim))[::-1]
+    else:
+        axes = _shape_arg(axes, "transpose")
+        if sorted(a % x.ndim if -x.ndim <= a < x.ndim else a for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of {x.shape}")
+        axes = tuple(a % x.ndim for a in axes)
+    return x.transpose(axes), (tuple(np.argsort(axes)),)
+
+
+transpose.vjp(lambda g, inverse: g.transpose(inverse))
+
+
+def _index(index):
+    """The index with Tensors and lists turned into arrays; whether it needs accumulation."""
+    from autodiff.tensor import Tensor
+
+    parts = index if isinstance(index, tuple) else (index,)
+    out = []
+    repeats = False
+    for p in parts:
+        if isinstance(p, Tensor):
+            p = p.data
+            if np.all(p == np.round(p)):
+                p = p.astype(np.intp)
+        elif isinstance(p, list):
+            p = np.asarray(p)
+        if isinstance(p, np.ndarray):
+            if p.dtype.kind in "iu":
+                repeats = True  # integer arrays may repeat an index: δ must be added, not assigned
+            elif p.dtype.kind != "b":
+                raise IndexError(f"getitem: index arrays must hold integers or bools, not {p.dtype}")
+        out.append(p)
+    return (tuple(out) if isinstance(index, tuple) else out[0]), repeats
+
+
+@op
+def getitem(x, index=()):
+    """z = x[index];  δ_x = δ_z scattered back, summed where an index repeats"""
+    index, repeats = _index(index)
+    return x[index], (x.shape, index, repeats)
+
+
+@getitem.vjp
+def _getitem(g, shape, index, repeats):
+    gx = np.zeros(shape, dtype=g.dtype)
+    if repeats:
+        np.add.at(gx, index, g)
+    else:
+        gx[index] = g
+    return gx
+
+
+@op(variadic=True)
+def concatenate(xs, axis=0):
+    """z = [x₁, x₂, …] joined along `axis`;  δ_xᵢ = the slice of δ_z that xᵢ filled"""
+    ndim = xs[0].ndim
+    if ndim == 0:
+        raise ValueError("concatenate: 0-d tensors cannot be joined; use stack")
+    axis = normalize_axis(axis, ndim, "concatenate")
+    try:
+        out = np.concatenate(xs, axis=axis)
+    except ValueError:
+        shapes = ", ".join(str(x.shape) for x in xs)
+        raise ValueError(f"concatenate: shapes {shapes} must match except along axis {axis}") from None
+    ends = np.cumsum([x.shape[axis] for x in xs])
+    return out, (axis, ends)
+
+
+@concatenate.vjp
+def _concatenate(i, g, axis, ends):
+    lo = ends[i - 1] if i else 0
+    return g[(slice(None),) * axis + (slice(lo, ends[i]),)]
+
+
+@op(variadic=True)
+def stack(xs, axis=0):
+    """z = [x₁, x₂, …] stacked along a new `axis`;  δ_xᵢ = δ_z[…, i, …] along that axis"""
+    axis = normalize_axis(axis, xs[0].ndim + 1, "stack")
+    if len({x.shape for x in xs}) > 1:
+        shapes = ", ".join(str(x.shape) for x in xs)
+        raise ValueError(f"stack: shapes {shapes} must all be equal")
+    return np.stack(xs, axis=axis), (axis,)
+
+
+stack.vjp(lambda i, g, axis: np.take(g, i, axis=axis))
+
+
+@op(name="where")
+def _where(a, b, cond=None):
+    """z = a where cond else b;  δ_a = δ_z where cond (0 elsewhere), δ_b = δ_z where not cond"""
+    return np.where(cond, a, b), (cond,)
+
+
+_where.vjp(lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))
+
+
+def where(cond, a, b):
+    """z = a where `cond` is true, else b (all three broadcast together); cond gets no gradient."""
+    from autodiff.tensor import Tensor
+
+    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    if c.dtype.kind not in "biuf":
+        raise TypeError(f"where: cond must be boolean or numeric, not {c.dtype}")
+    return _where(a, b, cond=c.astype(bool, copy=False))
+
+
+where.op = _where.op  # type: ignore[attr-defined]

@@ -1,0 +1,329 @@
+"""The Tensor: an ndarray that remembers which op made it, so `backward()` can apply the chain rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from autodiff.dtypes import to_array
+
+
+class Tensor:
+    """A floating-point array that records the computation graph for reverse-mode differentiation.
+
+    `data` is the ndarray; `grad` collects ∂E/∂(this tensor) after `backward()` (leaves only);
+    `_ctx` is `(op, parents, saved)` for a tensor an op produced while recording, else None.
+
+    >>> import autodiff as ad
+    >>> x = ad.Tensor([[1.0, 2.0]], requires_grad=True, name="x")
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    array([[2., 4.]])
+    """
+
+    __slots__ = ("_ctx", "_hooks", "data", "grad", "name", "requires_grad")
+    # ndarray (op) Tensor must come to our reflected operators instead of building an object array.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> None:
+        self.data = to_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._ctx = None
+        self._hooks = None
+
+    # ----------------------------------------------------------------- attributes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors no recorded op produced: the ones whose `.grad` backward fills."""
+        return self._ctx is None
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that produced this tensor while recording, or None for a leaf."""
+        return None if self._ctx is None else self._ctx[0].name
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data, with no history and no grad."""
+        return _const(self.data)
+
+    def backward(self, grad: Any = None) -> None:
+        """Back-propagate from this tensor: accumulate ∂self/∂leaf into every leaf's `.grad`.
+
+        Walks the recorded graph once in reverse topological order, without recursion. Each op
+        turns the gradient of its output δ_out into gradients of its inputs (for a unit z = g(a):
+        δ_a = g'(a) ⊙ δ_out), and a tensor used several times sums what flows back to it, as in
+        the general backprop rule δ_j = g'(a_j) Σ_k w_kj δ_k. `grad` (the seed δ, of exactly
+        `self.shape`) may be omitted only for a one-element tensor, where it is 1.
+
+        >>> import autodiff as ad
+        >>> w = ad.Tensor([3.0], requires_grad=True)
+        >>> (w * w).backward()
+        >>> w.grad
+        array([6.])
+        """
+        from autodiff.backward import backward
+
+        backward(self, grad)
+
+    def register_hook(self, fn: Any) -> Any:
+        """Call `fn(g)` with the gradient reaching this tensor in backward; a non-None result replaces it.
+
+        Returns a handle whose `remove()` unregisters the hook.
+        """
+        from autodiff.backward import register_hook
+
+        return register_hook(self, fn)
+
+    # ----------------------------------------------------------------- Python protocol
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.data.dtype != np.float64:
+            extra += f", dtype={self.data.dtype}"
+        if self._ctx is not None:
+            extra += f", op={self._ctx[0].name}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name is not None:
+            extra += f", name={self.name!r}"
+        return f"Tensor({body}{extra})"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    # Identity hashing, so tensors can be dict keys and set members (backward relies on it).
+    __hash__ = object.__hash__
+
+    # ----------------------------------------------------------------- arithmetic
+    def __add__(self, other: Any) -> Tensor:
+        return add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return abs(self)
+
+    # ----------------------------------------------------------------- elementwise
+    def exp(self) -> Tensor:
+        return exp(self)
+
+    def log(self) -> Tensor:
+        return log(self)
+
+    def sqrt(self) -> Tensor:
+        return sqrt(self)
+
+    def abs(self) -> Tensor:
+        return abs(self)
+
+    def tanh(self) -> Tensor:
+        return tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return relu(self)
+
+    def sin(self) -> Tensor:
+        return sin(self)
+
+    def cos(self) -> Tensor:
+        return cos(self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        return clip(self, lo, hi)
+
+    # ----------------------------------------------------------------- reductions
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return min(self, axis, keepdims)
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return logsumexp(self, axis, keepdims)
+
+    # ----------------------------------------------------------------- shape
+    def reshape(self, *shape: Any) -> Tensor:
+        return reshape(self, *shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        return transpose(self, *axes)
+
+    @property
+    def T(self) -> Tensor:
+        return transpose(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return getitem(self, index)
+
+    # ----------------------------------------------------------------- neural
+    def softmax(self, axis: int = -1) -> Tensor:
+        return softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return log_softmax(self, axis)
+
+
+_new = object.__new__
+
+
+def _node(data: np.ndarray, ctx: tuple) -> Tensor:
+    """A recorded op's result: requires grad and remembers `ctx = (op, parents, saved)`."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = True
+    t.name = None
+    t._ctx = ctx
+    t._hooks = None
+    return t
+
+
+def _const(data: np.ndarray) -> Tensor:
+    """An unrecorded result (nothing needed a gradient, or recording is off): built without a copy."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = False
+    t.name = None
+    t._ctx = None
+    t._hooks = None
+    return t
+
+
+def as_tensor(x: Any) -> Tensor:
+    """`x` itself if it is a Tensor, else a constant Tensor made from it (no copy of an ndarray)."""
+    if isinstance(x, Tensor):
+        return x
+    return _const(to_array(x, copy=False))
+
+
+# The ops import Tensor, so they are bound here, after the class exists; methods look them up
+# as module globals at call time.
+from autodiff.ops import (  # noqa: E402
+    abs,
+    add,
+    clip,
+    cos,
+    div,
+    exp,
+    getitem,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    mean,
+    min,
+    mul,
+    neg,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    sqrt,
+    sub,
+    sum,
+    tanh,
+    transpose,
+)

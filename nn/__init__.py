@@ -1,0 +1,1 @@
+"""nn: modules, layers, losses, optimizers and data sets on top of autodiff."""
