@@ -8,6 +8,9 @@
 array([2., 4.])
 """
 
+# The Tensor first: importing it binds the ops to its methods, and every other module needs it.
+from autodiff.tensor import Tensor  # isort: split
+
 from autodiff import testing
 from autodiff.backward import grad
 from autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad
@@ -46,7 +49,6 @@ from autodiff.ops import (
     where,
 )
 from autodiff.random import default_rng, manual_seed
-from autodiff.tensor import Tensor  # first: the ops bind to it
 
 __version__ = "0.1.0"
 

@@ -166,14 +166,15 @@ def _binary(node_op: Op, shape_error: str) -> Callable[..., Tensor]:
 
     def apply(a: Any, b: Any) -> Tensor:
         # A constant operand (scalar, ndarray) is no parent: it gets None and no gradient.
-        if type(a) is Tensor:
+        # `type(..) is Tensor` first: it is the common case and much cheaper than isinstance.
+        if type(a) is Tensor or isinstance(a, Tensor):
             ad = a.data
-            if type(b) is Tensor:
+            if type(b) is Tensor or isinstance(b, Tensor):
                 bd = b.data
             else:
                 bd = _operand(b, ad.dtype)
                 b = None
-        elif type(b) is Tensor:
+        elif type(b) is Tensor or isinstance(b, Tensor):
             bd = b.data
             ad = _operand(a, bd.dtype)
             a = None
@@ -203,11 +204,11 @@ def _nary(node_op: Op, arity: int) -> Callable[..., Tensor]:
 
     def apply(*args: Any, **kwargs: Any) -> Tensor:
         inputs = args[:arity]
-        dtype = next((t.data.dtype for t in inputs if type(t) is Tensor), None)
+        dtype = next((t.data.dtype for t in inputs if isinstance(t, Tensor)), None)
         if dtype is None:
             inputs = [_as_tensor(t) for t in inputs]
-        parents = tuple(t if type(t) is Tensor else None for t in inputs)
-        arrays = [t.data if type(t) is Tensor else _operand(t, dtype) for t in inputs]
+        parents = tuple(t if isinstance(t, Tensor) else None for t in inputs)
+        arrays = [t.data if isinstance(t, Tensor) else _operand(t, dtype) for t in inputs]
         try:
             out, saved = forward(*arrays, *args[arity:], **kwargs)
         except ValueError as e:
