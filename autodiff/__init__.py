@@ -14,6 +14,7 @@ from autodiff.tensor import Tensor  # isort: split
 from autodiff import testing
 from autodiff.backward import grad
 from autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad
+from autodiff.graph import draw_graph, explain, save_graph
 from autodiff.ops import (
     abs,
     add,
@@ -68,8 +69,10 @@ __all__ = [
     "cos",
     "default_rng",
     "div",
+    "draw_graph",
     "enable_grad",
     "exp",
+    "explain",
     "getitem",
     "grad",
     "is_grad_enabled",
@@ -89,6 +92,7 @@ __all__ = [
     "pow",
     "relu",
     "reshape",
+    "save_graph",
     "sigmoid",
     "sin",
     "softmax",

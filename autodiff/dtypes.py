@@ -17,6 +17,7 @@ import numpy as np
 DEFAULT_DTYPE = np.dtype(np.float64)
 _FLOAT_KIND = "f"
 _INTEGRAL_KINDS = "biu"
+_NOT_REAL = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects (dtype object)"}
 
 
 def _describe(data: Any) -> str:
@@ -65,9 +66,9 @@ def to_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
     elif kind in _INTEGRAL_KINDS:
         target = DEFAULT_DTYPE if dtype is None else float_dtype(dtype)
     else:
-        what = "complex numbers" if kind == "c" else f"values of dtype {arr.dtype}"
+        what = _NOT_REAL.get(kind, f"values of dtype {arr.dtype}")
         raise TypeError(f"tensors hold real floating-point values, not {what}")
-    return np.array(arr, dtype=target, copy=copy)
+    return np.array(arr, dtype=target, copy=True if copy else None)
 
 
 def coerce_operand(x: Any, dtype: np.dtype) -> Any:

@@ -103,7 +103,7 @@ def gradcheck(
             where = np.unravel_index(int(np.argmax(np.where(np.isnan(err), np.inf, err))), x.shape)
             raise GradcheckError(
                 f"gradcheck: gradient of {_label(inputs[i], i)} is wrong at index {tuple(map(int, where))}: "
-                f"backward gives {g[where]!r}, finite differences give {numeric[where]!r} "
+                f"backward gives {float(g[where])!r}, finite differences give {float(numeric[where])!r} "
                 f"({int(bad.sum())} of {bad.size} elements differ)"
             )
     return True

@@ -1,0 +1,132 @@
+"""What both views of a graph need: its nodes in order, their names and modules, and gradient norms.
+
+`collect` walks the recorded graph once with the engine's own topological sort (no recursion) and
+numbers every tensor in forward order, so node ids are deterministic. Gradients of intermediates
+are not kept by the engine, so `gradient_norms` asks `autodiff.grad` for them in one extra pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from autodiff.backward import consumer_counts, grad, reverse_topological
+from autodiff.tensor import Tensor
+
+
+class Graph:
+    """The graph behind `root`: tensors in forward order (inputs first, root last) with ids and names."""
+
+    __slots__ = ("clusters", "ids", "names", "order", "params", "root", "uses")
+
+    def __init__(self, root: Tensor, params: dict[Tensor, str]) -> None:
+        self.root = root
+        self.params = params
+        # The engine's order has every tensor after its consumers; reversed, inputs come first.
+        self.order: list[Tensor] = reverse_topological([root])[::-1]
+        self.ids: dict[Tensor, str] = {t: f"n{i}" for i, t in enumerate(self.order)}
+        self.uses: dict[Tensor, int] = consumer_counts([root], grad_only=False)
+        self.names: dict[Tensor, str] = {}
+        self.clusters: dict[Tensor, tuple[str, ...]] = {}
+        for t in self.order:
+            ctx = t._ctx
+            if ctx is None:
+                pname = params.get(t)
+                self.names[t] = pname or t.name or ("leaf" if t.requires_grad else "const")
+                if pname:
+                    self.clusters[t] = module_path(pname)
+            else:
+                self.names[t] = ctx[0].name if t.name is None else f"{ctx[0].name} {t.name}"
+                self.clusters[t] = _shared_module([self.clusters.get(p, ()) for p in ctx[1] if p is not None])
+
+    def describe(self, t: Tensor) -> str:
+        """How to refer to `t` in text: its name and id, e.g. `W1 (n2)` or `tanh (n7)`."""
+        return f"{self.names[t]} ({self.ids[t]})"
+
+
+def collect(root: Any, params: Any, who: str) -> Graph:
+    """The graph that produced `root`, with leaves named from `params`; checks the arguments."""
+    if not isinstance(root, Tensor):
+        raise TypeError(f"{who}: root must be a Tensor, got {type(root).__name__}")
+    return Graph(root, parameter_names(params, who))
+
+
+def parameter_names(params: Any, who: str) -> dict[Tensor, str]:
+    """`{tensor: dotted name}` from a module (anything with `named_parameters()`) or a dict."""
+    if params is None:
+        return {}
+    if hasattr(params, "named_parameters"):
+        items = params.named_parameters()
+    elif isinstance(params, Mapping):
+        items = params.items()
+    else:
+        raise TypeError(
+            f"{who}: params must be a module with named_parameters() or a {{name: Tensor}} dict, "
+            f"got {type(params).__name__}"
+        )
+    names: dict[Tensor, str] = {}
+    for name, t in items:
+        if not isinstance(name, str) or not isinstance(t, Tensor):
+            raise TypeError(
+                f"{who}: params must map str names to Tensors, got {type(name).__name__}: {type(t).__name__}"
+            )
+        names.setdefault(t, name)  # a shared tensor keeps its first name, as named_parameters does
+    return names
+
+
+def module_path(name: str) -> tuple[str, ...]:
+    """The modules a dotted parameter name lives in: `encoder.0.weight` → ('encoder', 'encoder.0')."""
+    parts = name.split(".")[:-1]
+    return tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
+
+
+def _shared_module(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    # An op belongs to a module when everything it reads does (W.T, W ** 2): the deepest shared one.
+    if not paths:
+        return ()
+    common = paths[0]
+    for p in paths[1:]:
+        n = 0
+        while n < len(common) and n < len(p) and common[n] == p[n]:
+            n += 1
+        common = common[:n]
+    return common
+
+
+def gradient_norms(graph: Graph) -> dict[Tensor, float] | None:
+    """‖∂root/∂t‖ for every tensor t of the graph that requires grad, or None for a non-scalar root.
+
+    One extra pass through `autodiff.grad`, which fills no `.grad`; only the norms are kept.
+    """
+    root = graph.root
+    if not root.requires_grad or root.data.size != 1:
+        return None
+    wanted = [t for t in graph.order if t.requires_grad]
+    return {t: float(np.linalg.norm(g.data)) for t, g in zip(wanted, grad(root, wanted))}
+
+
+def leaf_grad_norms(graph: Graph) -> dict[Tensor, float]:
+    """‖t.grad‖ for every leaf of the graph whose `.grad` is set (what `backward()` accumulated)."""
+    return {t: float(np.linalg.norm(t.grad)) for t in graph.order if t._ctx is None and t.grad is not None}
+
+
+def fmt_shape(shape: tuple[int, ...]) -> str:
+    """`(4, 8)`, `(3,)` or `()`: a tuple as Python writes it."""
+    return str(tuple(shape))
+
+
+def fmt_norm(v: float) -> str:
+    """A norm with four significant digits, the way both the graph and `explain` print it."""
+    return f"{v:.4g}"
+
+
+def summarize(a: np.ndarray) -> str:
+    """A few characters about an array's values: the values if it is tiny, else mean, std and range."""
+    if a.size == 0:
+        return "empty"
+    if a.size <= 4:
+        return np.array2string(a.ravel(), precision=3, separator=", ", max_line_width=10_000)
+    with np.errstate(all="ignore"):
+        return f"μ={a.mean():.3g} σ={a.std():.3g} ∈ [{a.min():.3g}, {a.max():.3g}]"

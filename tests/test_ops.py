@@ -1,0 +1,136 @@
+"""Property tests for every op in the table: forward against NumPy, gradient against central
+differences (random upstream weights, every element), dtypes, and method/function agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autodiff as ad
+from autodiff.op import registry
+from autodiff.testing import gradcheck
+from tests.op_table import ROWS
+
+rows = pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+
+
+def _tensors(arrays, requires_grad=True):
+    return [ad.Tensor(a, requires_grad=requires_grad) for a in arrays]
+
+
+@rows
+@given(data=st.data())
+def test_forward_matches_numpy(row, data):
+    arrays, static = data.draw(row.cases(np.float64))
+    before = [a.copy() for a in arrays]
+    out = row.ours(*_tensors(arrays), **static)
+    expected = row.ref(*arrays, **static)
+    assert isinstance(out, ad.Tensor) and isinstance(out.data, np.ndarray)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    for a, b in zip(arrays, before):
+        np.testing.assert_array_equal(a, b)  # inputs untouched
+    if row.method is not None:
+        np.testing.assert_array_equal(row.method(*_tensors(arrays), **static).data, out.data)
+
+
+@rows
+@given(data=st.data())
+def test_gradient_matches_finite_differences(row, data):
+    arrays, static = data.draw(row.cases(np.float64))
+    assert gradcheck(lambda *ts: row.ours(*ts, **static), *_tensors(arrays))
+
+
+@rows
+@given(data=st.data())
+def test_float32_stays_float32(row, data):
+    arrays, static = data.draw(row.cases(np.float32))
+    xs = _tensors(arrays)
+    out = row.ours(*xs, **static)
+    assert out.dtype == np.float32
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    for x in xs:
+        assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
+
+
+@rows
+@given(data=st.data())
+def test_no_graph_when_nothing_requires_grad(row, data):
+    arrays, static = data.draw(row.cases(np.float64))
+    out = row.ours(*_tensors(arrays, requires_grad=False), **static)
+    assert not out.requires_grad and out.is_leaf
+    with ad.no_grad():
+        out = row.ours(*_tensors(arrays), **static)
+    assert not out.requires_grad and out.is_leaf
+
+
+def test_every_public_op_is_in_the_table():
+    engine_ops = {name for name, o in registry.items() if o.forward.__module__.startswith("autodiff.")}
+    assert engine_ops == {row.name for row in ROWS}
+    for name in ad.ops.__all__:
+        assert getattr(ad, name) is getattr(ad.ops, name)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+def test_stable_for_huge_logits(name):
+    x = ad.Tensor([[1000.0, -1000.0, 999.0], [-1000.0, -1000.0, -1000.0]], requires_grad=True)
+    out = getattr(ad, name)(x, axis=-1)
+    assert np.all(np.isfinite(out.data))
+    out.backward(np.ones(out.shape))
+    assert np.all(np.isfinite(x.grad))
+    shifted = x.data - x.data.max(axis=-1, keepdims=True)
+    expected = {"softmax": np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True),
+                "log_softmax": shifted - np.log(np.exp(shifted).sum(-1, keepdims=True)),
+                "logsumexp": x.data.max(-1) + np.log(np.exp(shifted).sum(-1))}[name]
+    np.testing.assert_allclose(out.data, expected)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_ties_share_the_gradient_equally(name):
+    # The documented rule: tied extremes split δ evenly (what central differences see for a pair).
+    x = ad.Tensor([[2.0, 2.0, -1.0], [-3.0, 0.5, -3.0]], requires_grad=True)
+    getattr(ad, name)(x, axis=1).backward(np.array([1.0, 4.0]))
+    expected = {"max": [[0.5, 0.5, 0.0], [0.0, 4.0, 0.0]], "min": [[0.0, 0.0, 1.0], [2.0, 0.0, 2.0]]}[name]
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_maximum_tie_splits():
+    a = ad.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = ad.Tensor([1.0, 0.0, 5.0], requires_grad=True)
+    ad.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 0.0, 1.0])
+
+
+def test_repeated_integer_indices_accumulate():
+    x = ad.Tensor(np.arange(4.0), requires_grad=True)
+    x[np.array([0, 0, 3, 0])].backward(np.array([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_array_equal(x.grad, [7.0, 0.0, 0.0, 3.0])
+
+
+def test_boolean_mask_indexing():
+    x = ad.Tensor([[1.0, -2.0], [3.0, -4.0]], requires_grad=True)
+    y = x[x.data > 0]
+    np.testing.assert_array_equal(y.data, [1.0, 3.0])
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[2.0, 0.0], [6.0, 0.0]])
+
+
+def test_python_scalars_do_not_upcast_float32():
+    x = ad.Tensor([1.0, 2.0], dtype=np.float32, requires_grad=True)
+    y = 2 * x + 0.5 - np.pi / x ** 2 + np.sqrt(2.0) * x
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+    assert (x + np.array([1, 2])).dtype == np.float32  # integer arrays take the tensor's dtype
+
+
+def test_mixed_float_dtypes_promote_and_grads_keep_each_dtype():
+    a = ad.Tensor([1.0, 2.0], dtype=np.float32, requires_grad=True)
+    b = ad.Tensor([3.0, 4.0], requires_grad=True)
+    y = a * b
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
