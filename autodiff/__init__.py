@@ -11,13 +11,15 @@ array([2., 4.])
 # The Tensor first: importing it binds the ops to its methods, and every other module needs it.
 from autodiff.tensor import Tensor  # isort: split
 
-from autodiff import testing
+from autodiff import functional, testing
+from autodiff.anomaly import detect_anomaly
 from autodiff.backward import grad
 from autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad
 from autodiff.graph import draw_graph, explain, save_graph
 from autodiff.ops import (
     abs,
     add,
+    broadcast_to,
     clip,
     concatenate,
     cos,
@@ -38,6 +40,7 @@ from autodiff.ops import (
     pow,
     relu,
     reshape,
+    scatter,
     sigmoid,
     sin,
     softmax,
@@ -54,6 +57,15 @@ from autodiff.random import default_rng, manual_seed
 __version__ = "0.1.0"
 
 
+def __getattr__(name: str):
+    # SciPy is optional: `ad.optimize` loads on first use.
+    if name == "optimize":
+        import autodiff.optimize
+
+        return autodiff.optimize
+    raise AttributeError(f"module 'autodiff' has no attribute {name!r}")
+
+
 def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
     """Same as `Tensor(data, requires_grad, dtype, name)`."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
@@ -64,15 +76,18 @@ __all__ = [
     "__version__",
     "abs",
     "add",
+    "broadcast_to",
     "clip",
     "concatenate",
     "cos",
     "default_rng",
+    "detect_anomaly",
     "div",
     "draw_graph",
     "enable_grad",
     "exp",
     "explain",
+    "functional",
     "getitem",
     "grad",
     "is_grad_enabled",
@@ -89,10 +104,12 @@ __all__ = [
     "mul",
     "neg",
     "no_grad",
+    "optimize",
     "pow",
     "relu",
     "reshape",
     "save_graph",
+    "scatter",
     "sigmoid",
     "sin",
     "softmax",

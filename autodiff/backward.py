@@ -13,9 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import anomaly
 from autodiff.dtypes import to_array
+from autodiff.grad_mode import enable_grad
 from autodiff.op import unbroadcast
-from autodiff.tensor import Tensor
+from autodiff.ops.shape import sum_to, where
+from autodiff.tensor import Tensor, _const
 
 
 def consumer_counts(roots: Iterable[Tensor], grad_only: bool = True) -> dict[Tensor, int]:
@@ -83,23 +86,30 @@ def _seed(t: Tensor, grad: Any, who: str) -> np.ndarray:
 
 
 def _run(
-    roots: Sequence[Tensor], seeds: Sequence[np.ndarray], targets: dict[Tensor, Any] | None
+    roots: Sequence[Tensor],
+    seeds: Sequence[Any],
+    targets: dict[Tensor, Any] | None,
+    create_graph: bool = False,
 ) -> None:
     """Propagate `seeds` from `roots` back through the graph.
 
     With `targets` None, accumulate into the `.grad` of every leaf that requires grad; else fill
-    `targets[t]` with the gradient reaching each tensor t in it and touch no `.grad`.
+    `targets[t]` with the gradient reaching each tensor t in it and touch no `.grad`. With
+    `create_graph`, gradients are Tensors computed by the ops' graph VJPs, so they are recorded
+    and can be differentiated again.
     """
     counts = consumer_counts(roots)
-    grads: dict[Tensor, np.ndarray] = {}
+    grads: dict[Tensor, Any] = {}
     for r, s in zip(roots, seeds):
         grads[r] = grads[r] + s if r in grads else s
     ready = [r for r in dict.fromkeys(roots) if counts[r] == 0]
+    selected: set[Tensor] = set()  # tensors whose gradient holds a `where`'s structural zeros
+    check = anomaly.active()
     while ready:
         t = ready.pop()
         g = grads.pop(t)
         if t._hooks:
-            g = _call_hooks(t, g)
+            g = _call_hooks(t, g, create_graph)
         ctx = t._ctx
         if targets is not None:
             if t in targets:
@@ -109,18 +119,36 @@ def _run(
         if ctx is None:
             continue
         node_op, parents, saved = ctx
-        vjps = node_op.vjps
+        vjps = node_op.graph_vjps if create_graph else node_op.vjps
+        if create_graph and not vjps:
+            raise RuntimeError(f"grad: {node_op.name} cannot be differentiated twice (create_graph=True)")
+        guard = selected and t in selected
         for i, p in enumerate(parents):
             if p is None or not p.requires_grad:
                 continue
-            gp = vjps[i](g, *saved)
-            if gp is g and p._ctx is None:
-                gp = gp.copy()  # passed through unchanged (add): another parent may hold it too
-            data = p.data
-            if gp.shape != data.shape:
-                gp = unbroadcast(gp, data.shape)
-            if gp.dtype != data.dtype:
-                gp = gp.astype(data.dtype)
+            if create_graph:
+                gp = vjps[i](g, t, parents, saved)
+                if guard and gp.shape == g.shape and not np.isfinite(gp.data).all():
+                    gp = where(g.data == 0, 0.0, gp)
+                if gp.shape != p.data.shape:
+                    gp = sum_to(gp, p.data.shape)
+            else:
+                if guard:
+                    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                        gp = _keep_zeros(g, vjps[i](g, *saved))
+                else:
+                    gp = vjps[i](g, *saved)
+                if gp is g and p._ctx is None:
+                    gp = gp.copy()  # passed through unchanged (add): another parent may hold it too
+                data = p.data
+                if gp.shape != data.shape:
+                    gp = unbroadcast(gp, data.shape)
+                if gp.dtype != data.dtype:
+                    gp = gp.astype(data.dtype)
+            if check:
+                anomaly.check_backward(t, i, gp)
+            if guard or node_op.selects:
+                selected.add(p)
             prev = grads.get(p)
             grads[p] = gp if prev is None else prev + gp
             c = counts[p] - 1
@@ -129,9 +157,17 @@ def _run(
                 ready.append(p)
 
 
+def _keep_zeros(g: np.ndarray, gp: np.ndarray) -> np.ndarray:
+    """Where δ_out is exactly 0 (a `where` did not select it), δ_in is 0 too, even if the local
+    derivative there is ∞ or NaN: the unselected branch of a `where` must not poison gradients."""
+    if gp.shape != g.shape or np.isfinite(gp).all():
+        return gp
+    return np.where(g == 0, 0, gp)
+
+
 def _accumulate(leaf: Tensor, g: Any) -> None:
-    # A VJP may return its incoming gradient or a view (add, reshape, broadcast); only an array
-    # it allocated itself may become `.grad` without a copy, since users may write into `.grad`.
+    # A VJP may return its incoming gradient or a view (reshape, broadcast); only an array it
+    # allocated itself may become `.grad` without a copy, since users may write into `.grad`.
     if type(g) is not np.ndarray or g.base is not None or not g.flags.writeable:
         g = np.array(g, dtype=leaf.data.dtype)
     if leaf.grad is None:
@@ -167,16 +203,20 @@ def grad(
     """Gradients of `outputs` with respect to each of `inputs`, leaving every `.grad` untouched.
 
     Like `torch.autograd.grad`: `grad_outputs` holds one seed per output (None for a one-element
-    output). An input that the outputs do not depend on gets a zero gradient.
+    output). An input that the outputs do not depend on gets a zero gradient. With
+    `create_graph=True` the returned gradients are recorded too, so they can be differentiated
+    again (Hessians, Hessian-vector products, gradient penalties), to any order.
 
     >>> import autodiff as ad
     >>> x = ad.Tensor(3.0, requires_grad=True)
     >>> (dx,) = ad.grad(x * x * x, x)
     >>> dx.item()
     27.0
+    >>> (dx,) = ad.grad(x * x * x, x, create_graph=True)
+    >>> (d2x,) = ad.grad(dx, x)
+    >>> d2x.item()
+    18.0
     """
-    if create_graph:
-        raise NotImplementedError("grad: create_graph=True (grad of grad) is not available yet")
     outs = _as_list(outputs, "outputs")
     ins = _as_list(inputs, "inputs")
     if grad_outputs is None:
@@ -194,11 +234,18 @@ def grad(
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("grad: an input does not require grad; create it with requires_grad=True")
-    seeds = [_seed(t, g, "grad") for t, g in zip(outs, grad_outputs)]
     targets: dict[Tensor, Any] = dict.fromkeys(ins)
+    if create_graph:
+        # A seed that is itself a Tensor requiring grad stays in the graph (as in hvp).
+        seeds = [
+            g if isinstance(g, Tensor) and g.shape == t.shape else _const(_seed(t, g, "grad"))
+            for t, g in zip(outs, grad_outputs)
+        ]
+        with enable_grad():
+            _run(outs, seeds, targets, create_graph=True)
+        return tuple(_const(np.zeros_like(t.data)) if targets[t] is None else targets[t] for t in ins)
+    seeds = [_seed(t, g, "grad") for t, g in zip(outs, grad_outputs)]
     _run(outs, seeds, targets)
-    from autodiff.tensor import _const
-
     # Copies: a gradient passed through unchanged may be shared by several inputs.
     return tuple(
         _const(np.zeros_like(t.data) if targets[t] is None else np.array(targets[t], dtype=t.data.dtype))
@@ -232,14 +279,17 @@ def register_hook(t: Tensor, fn: Callable[..., Any]) -> RemovableHandle:
     return RemovableHandle(t, fn)
 
 
-def _call_hooks(t: Tensor, g: np.ndarray) -> np.ndarray:
-    from autodiff.tensor import _const
-
+def _call_hooks(t: Tensor, g: Any, create_graph: bool) -> Any:
+    """Run t's hooks on the gradient reaching it (as a Tensor); a non-None result replaces it."""
     for fn in list(t._hooks or ()):
-        out = fn(_const(g))
-        if out is not None:
-            out = np.asarray(out.data if isinstance(out, Tensor) else out, dtype=t.data.dtype)
-            if out.shape != t.data.shape:
-                raise ValueError(f"hook returned a gradient of shape {out.shape} for a tensor of shape {t.shape}")
-            g = out
+        out = fn(g if create_graph else _const(g))
+        if out is None:
+            continue
+        if create_graph:
+            out = out if isinstance(out, Tensor) else _const(to_array(out, dtype=t.data.dtype))
+        else:
+            out = to_array(out.data if isinstance(out, Tensor) else out, dtype=t.data.dtype)
+        if out.shape != t.data.shape:
+            raise ValueError(f"hook returned a gradient of shape {out.shape} for a tensor of shape {t.shape}")
+        g = out
     return g

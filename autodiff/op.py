@@ -30,13 +30,20 @@ _asarray = np.asarray
 class Op:
     """A differentiable primitive: its name, its forward, its VJPs, and its rule in words."""
 
-    __slots__ = ("__weakref__", "forward", "name", "rule", "vjps")
+    __slots__ = ("__weakref__", "forward", "graph_vjps", "name", "rule", "selects", "vjps")
 
     def __init__(self, name: str, forward: Callable[..., Any], rule: str) -> None:
         self.name = name
         self.forward = forward
         self.vjps: Sequence[Callable[..., Any]] = ()
+        # The same VJPs written with Tensor ops, used when gradients must themselves be
+        # differentiable (create_graph=True): fn(g, z, xs, saved) with g and the output z as
+        # Tensors, xs the input Tensors (None for a constant, whose value the op saves).
+        self.graph_vjps: Sequence[Callable[..., Any]] = ()
         self.rule = rule
+        # True for ops whose VJP sends exact zeros to the inputs they did not select (where):
+        # backward then keeps 0 · ∞ = 0 below them, so the unselected branch cannot leak NaN.
+        self.selects = False
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -52,7 +59,7 @@ class _Each:
 
     def __getitem__(self, i: int) -> Callable[..., Any]:
         fn = self.fn
-        return lambda g, *saved: fn(i, g, *saved)
+        return lambda *args: fn(i, *args)
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -116,11 +123,17 @@ def op(
         node_op.vjps = _Each(fns[0]) if variadic else tuple(fns)
         return fns[0]
 
+    def graph_vjp(*fns: Callable[..., Any]) -> Callable[..., Any]:
+        """Register the VJPs written with Tensor ops, `fn(g, z, xs, saved)`, for grad of grad."""
+        node_op.graph_vjps = _Each(fns[0]) if variadic else tuple(fns)
+        return fns[0]
+
     apply.__name__ = apply.__qualname__ = node_op.name
     apply.__doc__ = forward.__doc__
     apply.__module__ = forward.__module__
     apply.op = node_op  # type: ignore[attr-defined]
     apply.vjp = vjp  # type: ignore[attr-defined]
+    apply.graph_vjp = graph_vjp  # type: ignore[attr-defined]
     return apply
 
 

@@ -24,7 +24,7 @@ class Tensor:
     array([[2., 4.]])
     """
 
-    __slots__ = ("_ctx", "_hooks", "data", "grad", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_ctx", "_hooks", "data", "grad", "name", "requires_grad")
     # ndarray (op) Tensor must come to our reflected operators instead of building an object array.
     __array_ufunc__ = None
 

@@ -188,6 +188,33 @@ def clip_cases(dtype):
     return draw()
 
 
+def broadcast_cases(dtype):
+    @st.composite
+    def draw(d):
+        shape = d(hnp.array_shapes(min_dims=0, max_dims=3, max_side=MAX_SIDE))
+        other = d(hnp.broadcastable_shapes(shape, max_dims=4, max_side=MAX_SIDE))
+        return [d(array(shape, dtype, reals()))], {"shape": np.broadcast_shapes(shape, other)}
+
+    return draw()
+
+
+def scatter_cases(dtype):
+    @st.composite
+    def draw(d):
+        [x], static = d(getitem_cases(dtype))
+        index = static["index"]
+        g = d(array(x[index].shape, dtype, reals()))
+        return [g], {"shape": x.shape, "index": index, "repeats": True}
+
+    return draw()
+
+
+def _np_scatter(g, shape, index, repeats):
+    out = np.zeros(shape, dtype=g.dtype)
+    np.add.at(out, index, g)
+    return out
+
+
 def _concat(*xs, axis):
     return ad.concatenate(list(xs), axis=axis)
 
@@ -258,6 +285,8 @@ ROWS = [
     Row("transpose", lambda x, axes: ad.transpose(x, *(axes or ())), np.transpose, transpose_cases,
         method=_transpose_method),
     Row("getitem", ad.getitem, _np_getitem, getitem_cases, method=lambda x, index: x[index]),
+    Row("broadcast_to", ad.broadcast_to, np.broadcast_to, broadcast_cases),
+    Row("scatter", ad.scatter, _np_scatter, scatter_cases),
     Row("concatenate", _concat, lambda *xs, axis: np.concatenate(xs, axis=axis), join_cases(stack=False)),
     Row("stack", _stack, lambda *xs, axis: np.stack(xs, axis=axis), join_cases(stack=True)),
     Row("where", lambda a, b, cond: ad.where(cond, a, b), lambda a, b, cond: np.where(cond, a, b), where_cases),

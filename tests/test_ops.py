@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autodiff as ad
 from autodiff.op import registry
-from autodiff.testing import gradcheck
+from autodiff.testing import gradcheck, gradgradcheck
 from tests.op_table import ROWS
 
 rows = pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
@@ -41,6 +41,15 @@ def test_forward_matches_numpy(row, data):
 def test_gradient_matches_finite_differences(row, data):
     arrays, static = data.draw(row.cases(np.float64))
     assert gradcheck(lambda *ts: row.ours(*ts, **static), *_tensors(arrays))
+
+
+@rows
+@settings(max_examples=max(5, settings().max_examples // 3))
+@given(data=st.data())
+def test_second_derivatives_match_finite_differences(row, data):
+    # Every op supports grad of grad: its graph VJP is checked against differences of itself.
+    arrays, static = data.draw(row.cases(np.float64))
+    assert gradgradcheck(lambda *ts: row.ours(*ts, **static), *_tensors(arrays))
 
 
 @rows

@@ -15,7 +15,7 @@ from autodiff.graph.walk import (
     Graph,
     collect,
     fmt_norm,
-    fmt_shape,
+    fmt_type,
     gradient_norms,
     leaf_grad_norms,
     summarize,
@@ -40,17 +40,19 @@ _NO_GRAD = ("#9e9e9e", "1", "solid")
 # (lower bound, colour, pen width, style, legend text). Fading blue, then orange for vanishing.
 _SHADES = (
     (1e-1, "#08306b", "2.8", "solid", "≥ 10⁻¹ of the largest"),
-    (1e-2, "#2171b5", "2.0", "solid", "10⁻² to 10⁻¹"),
-    (1e-3, "#6baed6", "1.4", "solid", "10⁻³ to 10⁻²"),
-    (1e-5, "#9ecae1", "1.0", "solid", "10⁻⁵ to 10⁻³"),
-    (0.0, "#e6550d", "1.0", "dashed", "vanishing: below 10⁻⁵"),
+    (1e-2, "#2171b5", "2.2", "solid", "10⁻² to 10⁻¹"),
+    (1e-3, "#4292c6", "1.7", "solid", "10⁻³ to 10⁻²"),
+    (1e-4, "#6baed6", "1.3", "solid", "10⁻⁴ to 10⁻³"),
+    (1e-5, "#9ecae1", "1.0", "solid", "10⁻⁵ to 10⁻⁴"),
+    (0.0, "#e6550d", "1.2", "dashed", "vanishing: below 10⁻⁵"),
 )
 _ZERO = ("#bdbdbd", "1.0", "dotted", "exactly zero")
+_BAD = ("#cb181d", "3.0", "bold", "NaN or ∞")
 
 
 def _shade(norm: float, largest: float) -> tuple[str, str, str]:
     if not norm == norm or norm == float("inf"):  # NaN or ∞: the worst news, drawn boldest
-        return "#cb181d", "3.0", "bold"
+        return _BAD[:3]
     if norm == 0 or largest == 0:
         return _ZERO[:3]
     ratio = norm / largest
@@ -66,6 +68,7 @@ def _legend() -> str:
         for _, c, _, _, text in _SHADES
     )
     rows += f'<tr><td><font color="{_ZERO[0]}">┈┈┈</font></td><td align="left">{_ZERO[3]}</td></tr>'
+    rows += f'<tr><td><font color="{_BAD[0]}"><b>━━━</b></font></td><td align="left">{_BAD[3]}</td></tr>'
     rows += f'<tr><td><font color="{_NO_GRAD[0]}">───</font></td><td align="left">no gradient (constant)</td></tr>'
     return (
         '<<table border="0" cellborder="0" cellspacing="2">'
@@ -94,15 +97,16 @@ def draw_graph(
     vanishing gradients stand out. For a one-element root this costs one extra gradient pass
     through `autodiff.grad`, which touches no `.grad`; for a larger root only leaves show theirs.
     `show_data` adds a summary of each tensor's values. Node ids `n0, n1, …` follow the engine's
-    topological order (inputs first), so the DOT source is stable. `dot.source` is the DOT text;
-    rendering it (`save_graph`, or display in Jupyter) needs Graphviz's `dot` program.
+    topological order (root first, as backward visits them; `explain` uses the same ids), so the
+    DOT source is stable. `dot.source` is the DOT text; rendering it (`save_graph`, or display in
+    Jupyter) needs Graphviz's `dot` program.
 
     >>> import autodiff as ad
     >>> w = ad.Tensor([1.0, -2.0], requires_grad=True, name="w")
     >>> loss = (w * w).sum()
     >>> dot = ad.draw_graph(loss)
     >>> [line.strip() for line in dot.source.splitlines() if "->" in line]
-    ['n0 -> n1', 'n0 -> n1', 'n1 -> n2']
+    ['n1 -> n0', 'n2 -> n1', 'n2 -> n1']
     >>> loss.backward()
     >>> "‖δ‖ = 4.472" in ad.draw_graph(loss, params={"w": w}).source
     True
@@ -133,7 +137,7 @@ def draw_graph(
                         graph_attr={"label": path[depth - 1], "style": "rounded,dashed", "color": "#8c8c8c"},
                     )
             target = clusters[path]
-        target.node(graph.ids[t], graphviz.nohtml(_label(graph, t, norms, show_data)), _node_style(graph, t))
+        target.node(graph.ids[t], graphviz.nohtml(_label(graph, t, norms, show_data)), **_node_style(graph, t))
     # Innermost clusters first: `subgraph` copies a cluster's body into its parent when called.
     for path in sorted(clusters, key=len, reverse=True):
         parent = clusters[path[:-1]] if len(path) > 1 else dot
@@ -162,7 +166,7 @@ def _norms(graph: Graph) -> dict[Tensor, float] | None:
 
 
 def _label(graph: Graph, t: Tensor, norms: dict[Tensor, float] | None, show_data: bool) -> str:
-    lines = [graph.names[t].replace("\\", "\\\\"), f"{fmt_shape(t.shape)} {t.dtype}"]
+    lines = [graph.names[t].replace("\\", "\\\\"), fmt_type(t)]
     if show_data:
         lines.append(summarize(t.data))
     if norms is not None and t in norms:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from functools import lru_cache
 from typing import Any
 
 from autodiff.graph.walk import Graph, collect, fmt_norm, fmt_shape, gradient_norms
@@ -32,11 +33,11 @@ def explain(root: Tensor, params: Any = None) -> str:
     >>> import autodiff as ad
     >>> x = ad.Tensor([0.5, -1.0], requires_grad=True, name="x")
     >>> print(ad.explain(x.tanh().sum()))  # doctest: +NORMALIZE_WHITESPACE
-    Backward pass from E = sum (n2), shape () float64: 2 steps, in the order backward runs them.
+    Backward pass from E = sum (n0), shape () float64: 2 steps, in the order backward runs them.
     δ_t ≡ ∂E/∂t, the gradient of E with respect to a tensor t; ‖·‖ is its Euclidean (Frobenius) norm.
     Seed: δ_E = 1.
     <BLANKLINE>
-    step 1  sum (n2)
+    step 1  sum (n0)
             rule    z = Σ x;  δ_x = δ_z copied to every summed element
             shapes  x (2,) → z ()
             in      ‖δ_z‖ = 1
@@ -46,10 +47,10 @@ def explain(root: Tensor, params: Any = None) -> str:
             rule    z = tanh(x);  δ_x = δ_z ⊙ (1 − z²)
             shapes  x (2,) → z (2,)
             in      ‖δ_z‖ = 1.414
-            out     δ_x → x (n0) (2,): ‖δ‖ = 0.9263
+            out     δ_x → x (n2) (2,): ‖δ‖ = 0.8916
     <BLANKLINE>
     Gradients reaching the leaves (∂E/∂w, added to .grad by backward):
-      x (n0)  (2,) float64  ‖δ‖ = 0.9263
+      x (n2)  (2,) float64  ‖δ‖ = 0.8916
     """
     graph = collect(root, params, "explain")
     if not root.requires_grad:
@@ -58,7 +59,7 @@ def explain(root: Tensor, params: Any = None) -> str:
             "compute it from tensors created with requires_grad=True"
         )
     norms = gradient_norms(graph)
-    steps = [t for t in reversed(graph.order) if t._ctx is not None]
+    steps = [t for t in graph.order if t._ctx is not None]
     rname = graph.describe(root)
     lines = [
         f"Backward pass from E = {rname}, shape {fmt_shape(root.shape)} {root.dtype}: "
@@ -82,8 +83,9 @@ def explain(root: Tensor, params: Any = None) -> str:
     else:
         lines.append("Gradients reaching the leaves (∂E/∂w, added to .grad by backward):")
     width = max((len(graph.describe(t)) for t in leaves), default=0)
+    swidth = max((len(fmt_shape(t.shape)) for t in leaves), default=0)
     for t in leaves:
-        info = f"  {graph.describe(t):<{width}}  {fmt_shape(t.shape)} {t.dtype}"
+        info = f"  {graph.describe(t):<{width}}  {fmt_shape(t.shape):<{swidth}} {t.dtype}"
         if not t.requires_grad:
             info += "  constant, no δ"
         elif norms is not None:
@@ -100,7 +102,7 @@ def _step(graph: Graph, t: Tensor, i: int, norms: dict[Tensor, float] | None) ->
         f"{n} {'constant' if p is None else fmt_shape(p.shape)}" for n, p in zip(names, parents)
     )
     lines = [
-        f"step {i:<2}  {graph.describe(t)}",
+        f"step {i}  {graph.describe(t)}",
         f"{_INDENT}rule    {op.rule or '(no rule written for this op)'}",
         f"{_INDENT}shapes  {shapes} → {out} {fmt_shape(t.shape)}",
     ]
@@ -125,7 +127,8 @@ def _step(graph: Graph, t: Tensor, i: int, norms: dict[Tensor, float] | None) ->
     return lines
 
 
-def _input_names(op: Op, n: int) -> list[str]:
+@lru_cache(maxsize=256)
+def _input_names(op: Op, n: int) -> tuple[str, ...]:
     """The symbols the op's rule uses for its inputs: the forward's tensor parameters (x, or a and b)."""
     params = [
         p.name
@@ -134,10 +137,10 @@ def _input_names(op: Op, n: int) -> list[str]:
         and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
     if len(params) == n:
-        return params
+        return tuple(params)
     # A variadic op (concatenate, stack) takes one list: its rule calls the inputs x₁, x₂, …
     base = params[0].rstrip("s") if params else "x"
-    return [f"{base}{_subscript(k + 1)}" for k in range(n)]
+    return tuple(f"{base}{_subscript(k + 1)}" for k in range(n))
 
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

@@ -1,8 +1,8 @@
 """What both views of a graph need: its nodes in order, their names and modules, and gradient norms.
 
-`collect` walks the recorded graph once with the engine's own topological sort (no recursion) and
-numbers every tensor in forward order, so node ids are deterministic. Gradients of intermediates
-are not kept by the engine, so `gradient_norms` asks `autodiff.grad` for them in one extra pass.
+`collect` walks the recorded graph with the engine's own topological sort (no recursion) and
+numbers every tensor in that order, root first, so node ids are deterministic. The engine keeps no
+gradients of intermediates, so `gradient_norms` asks `autodiff.grad` for them in one extra pass.
 """
 
 from __future__ import annotations
@@ -17,29 +17,37 @@ from autodiff.tensor import Tensor
 
 
 class Graph:
-    """The graph behind `root`: tensors in forward order (inputs first, root last) with ids and names."""
+    """The graph behind `root`: tensors in the engine's backward order (root first) with ids and names."""
 
     __slots__ = ("clusters", "ids", "names", "order", "params", "root", "uses")
 
     def __init__(self, root: Tensor, params: dict[Tensor, str]) -> None:
         self.root = root
         self.params = params
-        # The engine's order has every tensor after its consumers; reversed, inputs come first.
-        self.order: list[Tensor] = reverse_topological([root])[::-1]
+        # The engine's own order: every tensor after all of its consumers, as backward visits them.
+        self.order: list[Tensor] = reverse_topological([root])
         self.ids: dict[Tensor, str] = {t: f"n{i}" for i, t in enumerate(self.order)}
         self.uses: dict[Tensor, int] = consumer_counts([root], grad_only=False)
         self.names: dict[Tensor, str] = {}
         self.clusters: dict[Tensor, tuple[str, ...]] = {}
-        for t in self.order:
+        # The module of each tensor computed from parameters alone (W, W.T, W ** 2): an op that
+        # reads such tensors of one module is that module's work (x @ W.T, h + b, linear(x, W, b)).
+        weights: dict[Tensor, tuple[str, ...]] = {}
+        for t in reversed(self.order):  # inputs first: a tensor's module follows from its inputs'
             ctx = t._ctx
             if ctx is None:
                 pname = params.get(t)
                 self.names[t] = pname or t.name or ("leaf" if t.requires_grad else "const")
                 if pname:
-                    self.clusters[t] = module_path(pname)
-            else:
-                self.names[t] = ctx[0].name if t.name is None else f"{ctx[0].name} {t.name}"
-                self.clusters[t] = _shared_module([self.clusters.get(p, ()) for p in ctx[1] if p is not None])
+                    weights[t] = self.clusters[t] = module_path(pname)
+                continue
+            self.names[t] = ctx[0].name if t.name is None else f"{ctx[0].name} {t.name}"
+            parents = [p for p in ctx[1] if p is not None]
+            paths = [weights[p] for p in parents if p in weights]
+            if paths:
+                self.clusters[t] = _shared_module(paths)
+                if len(paths) == len(parents):
+                    weights[t] = self.clusters[t]
 
     def describe(self, t: Tensor) -> str:
         """How to refer to `t` in text: its name and id, e.g. `W1 (n2)` or `tanh (n7)`."""
@@ -83,9 +91,7 @@ def module_path(name: str) -> tuple[str, ...]:
 
 
 def _shared_module(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
-    # An op belongs to a module when everything it reads does (W.T, W ** 2): the deepest shared one.
-    if not paths:
-        return ()
+    # The deepest module that all of `paths` lie in: () when they belong to different top modules.
     common = paths[0]
     for p in paths[1:]:
         n = 0
@@ -112,6 +118,20 @@ def leaf_grad_norms(graph: Graph) -> dict[Tensor, float]:
     return {t: float(np.linalg.norm(t.grad)) for t in graph.order if t._ctx is None and t.grad is not None}
 
 
+def fmt_type(t: Tensor) -> str:
+    """`(4, 8) float64`: a tensor's shape and dtype."""
+    return f"{tuple(t.shape)} {_dtype_names.get(t.data.dtype) or _dtype_name(t.data.dtype)}"
+
+
+_dtype_names: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    # str(dtype) costs microseconds, which add up over a graph of 10,000 nodes.
+    name = _dtype_names[dtype] = str(dtype)
+    return name
+
+
 def fmt_shape(shape: tuple[int, ...]) -> str:
     """`(4, 8)`, `(3,)` or `()`: a tuple as Python writes it."""
     return str(tuple(shape))
@@ -126,6 +146,8 @@ def summarize(a: np.ndarray) -> str:
     """A few characters about an array's values: the values if it is tiny, else mean, std and range."""
     if a.size == 0:
         return "empty"
+    if a.ndim == 0:
+        return f"{a.item():.4g}"
     if a.size <= 4:
         return np.array2string(a.ravel(), precision=3, separator=", ", max_line_width=10_000)
     with np.errstate(all="ignore"):

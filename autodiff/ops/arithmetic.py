@@ -1,6 +1,8 @@
 """Arithmetic: + - * / ** and unary minus, elementwise with NumPy broadcasting, and @.
 
-VJPs return full-shape gradients; the engine sums them back to each input's shape.
+VJPs return full-shape gradients; the engine sums them back to each input's shape. Each op has
+its VJPs twice: on ndarrays (fast, first order) and with Tensor ops (`graph_vjp`, for grad of
+grad), where `xs` holds the input Tensors and None for a constant, whose value is in `saved`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ import numpy as np
 from autodiff.op import op
 
 
+def operand(xs, saved, i):
+    """Input i as a Tensor, or its constant value (binary ops save their inputs first)."""
+    return saved[i] if xs[i] is None else xs[i]
+
+
 @op
 def add(a, b):
     """z = a + b;  δ_a = δ_b = δ_z"""
@@ -17,6 +24,7 @@ def add(a, b):
 
 
 add.vjp(lambda g: g, lambda g: g)
+add.graph_vjp(lambda g, z, xs, saved: g, lambda g, z, xs, saved: g)
 
 
 @op
@@ -26,6 +34,7 @@ def sub(a, b):
 
 
 sub.vjp(lambda g: g, lambda g: -g)
+sub.graph_vjp(lambda g, z, xs, saved: g, lambda g, z, xs, saved: -g)
 
 
 @op
@@ -35,16 +44,24 @@ def mul(a, b):
 
 
 mul.vjp(lambda g, a, b: g * b, lambda g, a, b: g * a)
+mul.graph_vjp(
+    lambda g, z, xs, saved: g * operand(xs, saved, 1),
+    lambda g, z, xs, saved: g * operand(xs, saved, 0),
+)
 
 
 @op
 def div(a, b):
     """z = a / b;  δ_a = δ_z / b,  δ_b = −δ_z ⊙ z / b"""
     out = a / b
-    return out, (b, out)
+    return out, (a, b, out)
 
 
-div.vjp(lambda g, b, out: g / b, lambda g, b, out: -g * out / b)
+div.vjp(lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b)
+div.graph_vjp(
+    lambda g, z, xs, saved: g / operand(xs, saved, 1),
+    lambda g, z, xs, saved: -g * z / operand(xs, saved, 1),
+)
 
 
 @op
@@ -65,6 +82,20 @@ def _pow_b(g, a, b, out):
 pow.vjp(_pow_a, _pow_b)
 
 
+def _pow_a_graph(g, z, xs, saved):
+    a, b = operand(xs, saved, 0), operand(xs, saved, 1)
+    return g * b * a ** (b - 1)
+
+
+def _pow_b_graph(g, z, xs, saved):
+    from autodiff.ops.elementwise import log
+
+    return g * z * log(operand(xs, saved, 0))
+
+
+pow.graph_vjp(_pow_a_graph, _pow_b_graph)
+
+
 @op
 def neg(x):
     """z = −x;  δ_x = −δ_z"""
@@ -72,6 +103,7 @@ def neg(x):
 
 
 neg.vjp(lambda g: -g)
+neg.graph_vjp(lambda g, z, xs, saved: -g)
 
 
 @op(shape_error="are not aligned")
@@ -81,23 +113,47 @@ def matmul(a, b):
 
 
 def _swap(x):
-    return x.swapaxes(-1, -2)
+    """The last two axes exchanged, for ndarrays and Tensors alike."""
+    return x.swapaxes(-1, -2) if isinstance(x, np.ndarray) else x.transpose(*_swapped(x.ndim))
 
 
+def _swapped(ndim):
+    return (*range(ndim - 2), ndim - 1, ndim - 2)
+
+
+def _column(x):
+    """x with a trailing axis of length 1 (x[..., None]) for ndarrays and Tensors alike."""
+    return x.reshape(*x.shape, 1)
+
+
+def _row(x):
+    """x with a length-1 axis before the last (x[..., None, :])."""
+    return x.reshape(*x.shape[:-1], 1, x.shape[-1])
+
+
+def _drop_last(x):
+    return x.reshape(*x.shape[:-1])
+
+
+# Written once for ndarrays and Tensors: every operation here exists on both.
 def _matmul_a(g, a, b):
     if b.ndim == 1:  # z = a b is a's rows dotted with b: δ_a is the outer product δ_z bᵀ
-        return g[..., None] * b
+        return _column(g) * b
     if a.ndim == 1:  # a acts as a row vector: δ_a = b δ_zᵀ, summed over any batch
-        return (b @ g[..., None])[..., 0]
+        return _drop_last(b @ _column(g))
     return g @ _swap(b)
 
 
 def _matmul_b(g, a, b):
     if a.ndim == 1:
-        return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
+        return g * a if b.ndim == 1 else _column(a) * _row(g)
     if b.ndim == 1:
-        return (_swap(a) @ g[..., None])[..., 0]
+        return _drop_last(_swap(a) @ _column(g))
     return _swap(a) @ g
 
 
 matmul.vjp(_matmul_a, _matmul_b)
+matmul.graph_vjp(
+    lambda g, z, xs, saved: _matmul_a(g, operand(xs, saved, 0), operand(xs, saved, 1)),
+    lambda g, z, xs, saved: _matmul_b(g, operand(xs, saved, 0), operand(xs, saved, 1)),
+)

@@ -19,6 +19,7 @@ def exp(x):
 
 
 exp.vjp(lambda g, out: g * out)
+exp.graph_vjp(lambda g, z, xs, saved: g * z)
 
 
 @op
@@ -28,6 +29,7 @@ def log(x):
 
 
 log.vjp(lambda g, x: g / x)
+log.graph_vjp(lambda g, z, xs, saved: g / xs[0])
 
 
 @op
@@ -38,6 +40,7 @@ def sqrt(x):
 
 
 sqrt.vjp(lambda g, out: g / (2 * out))
+sqrt.graph_vjp(lambda g, z, xs, saved: g / (2 * z))
 
 
 @op
@@ -47,6 +50,7 @@ def abs(x):
 
 
 abs.vjp(lambda g, x: g * np.sign(x))
+abs.graph_vjp(lambda g, z, xs, saved: g * np.sign(saved[0]))
 
 
 @op
@@ -64,6 +68,9 @@ def _tanh(g, out):
     np.subtract(1, d, out=d)  # d is ours: reuse it rather than allocate again
     d *= g
     return d
+
+
+tanh.graph_vjp(lambda g, z, xs, saved: g * (1 - z * z))
 
 
 @op
@@ -85,6 +92,9 @@ def _sigmoid(g, out):
     return d
 
 
+sigmoid.graph_vjp(lambda g, z, xs, saved: g * z * (1 - z))
+
+
 @op
 def relu(x):
     """z = max(x, 0);  δ_x = δ_z ⊙ [x > 0]"""
@@ -92,6 +102,7 @@ def relu(x):
 
 
 relu.vjp(lambda g, x: g * (x > 0))
+relu.graph_vjp(lambda g, z, xs, saved: g * (saved[0] > 0))
 
 
 @op
@@ -101,6 +112,7 @@ def sin(x):
 
 
 sin.vjp(lambda g, x: g * np.cos(x))
+sin.graph_vjp(lambda g, z, xs, saved: g * cos(xs[0]))
 
 
 @op
@@ -110,6 +122,7 @@ def cos(x):
 
 
 cos.vjp(lambda g, x: -g * np.sin(x))
+cos.graph_vjp(lambda g, z, xs, saved: -g * sin(xs[0]))
 
 
 @op
@@ -122,14 +135,17 @@ def clip(x, lo=None, hi=None):
     return np.clip(x, lo, hi), (x, lo, hi)
 
 
-@clip.vjp
-def _clip(g, x, lo, hi):
+def _inside(x, lo, hi):
     inside = np.ones(x.shape, dtype=bool)
     if lo is not None:
         inside &= x >= lo
     if hi is not None:
         inside &= x <= hi
-    return g * inside
+    return inside
+
+
+clip.vjp(lambda g, x, lo, hi: g * _inside(x, lo, hi))
+clip.graph_vjp(lambda g, z, xs, saved: g * _inside(*saved))
 
 
 @op
@@ -144,6 +160,7 @@ def _share(g, winner, other):
 
 
 maximum.vjp(lambda g, a, b: _share(g, a, b), lambda g, a, b: _share(g, b, a))
+maximum.graph_vjp(lambda g, z, xs, saved: _share(g, *saved), lambda g, z, xs, saved: _share(g, *saved[::-1]))
 
 
 @op
@@ -153,3 +170,4 @@ def minimum(a, b):
 
 
 minimum.vjp(lambda g, a, b: _share(g, b, a), lambda g, a, b: _share(g, a, b))
+minimum.graph_vjp(lambda g, z, xs, saved: _share(g, *saved[::-1]), lambda g, z, xs, saved: _share(g, *saved))

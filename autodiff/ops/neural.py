@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff.op import op
+from autodiff.ops.elementwise import exp
 from autodiff.ops.reductions import stable_logsumexp
 from autodiff.shapes import normalize_axis
 
@@ -18,10 +19,13 @@ def softmax(x, axis=-1):
     return e, (e, axis)
 
 
-@softmax.vjp
 def _softmax(g, y, axis):
     d = g * y
     return d - y * d.sum(axis=axis, keepdims=True)
+
+
+softmax.vjp(_softmax)
+softmax.graph_vjp(lambda g, z, xs, saved: _softmax(g, z, saved[1]))
 
 
 @op
@@ -33,3 +37,4 @@ def log_softmax(x, axis=-1):
 
 
 log_softmax.vjp(lambda g, out, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True))
+log_softmax.graph_vjp(lambda g, z, xs, saved: g - exp(z) * g.sum(axis=saved[1], keepdims=True))

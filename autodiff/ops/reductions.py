@@ -5,14 +5,28 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff.op import op
+from autodiff.ops.elementwise import exp
+from autodiff.ops.shape import broadcast_to
 from autodiff.shapes import normalize_axes
+
+
+def _kept(shape, axes):
+    """`shape` with the reduced axes kept as length 1."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _unreduce(g, shape, axes, keepdims):
+    """δ of a reduced result with the reduced axes back as length 1 (ndarray or Tensor)."""
+    return g if keepdims or not axes else g.reshape(_kept(shape, axes))
 
 
 def _expand(g, shape, axes, keepdims):
     """δ of the reduced result, broadcast back over the reduced axes (a read-only view)."""
-    if not keepdims and axes:
-        g = np.expand_dims(g, axes)
-    return np.broadcast_to(g, shape)
+    return np.broadcast_to(_unreduce(g, shape, axes, keepdims), shape)
+
+
+def _expand_graph(g, shape, axes, keepdims):
+    return broadcast_to(_unreduce(g, shape, axes, keepdims), shape)
 
 
 @op
@@ -23,6 +37,7 @@ def sum(x, axis=None, keepdims=False):
 
 
 sum.vjp(lambda g, shape, axes, keepdims: _expand(g, shape, axes, keepdims))
+sum.graph_vjp(lambda g, z, xs, saved: _expand_graph(g, *saved))
 
 
 @op
@@ -36,6 +51,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 mean.vjp(lambda g, shape, axes, keepdims, n: _expand(g / n, shape, axes, keepdims))
+mean.graph_vjp(lambda g, z, xs, saved: _expand_graph(g / saved[3], *saved[:3]))
 
 
 def _extreme(x, axis, keepdims, name, reduce):
@@ -47,13 +63,19 @@ def _extreme(x, axis, keepdims, name, reduce):
     return out, (x, outk, axes, keepdims)
 
 
-def _extreme_vjp(g, x, outk, axes, keepdims):
+def _share(x, outk, axes):
     # Ties share δ equally, which is what central differences measure at a tie.
     hit = x == outk
-    count = hit.sum(axis=axes, keepdims=True)
-    if not keepdims and axes:
-        g = np.expand_dims(g, axes)
-    return hit * (g / count)
+    return hit / hit.sum(axis=axes, keepdims=True)
+
+
+def _extreme_vjp(g, x, outk, axes, keepdims):
+    return _share(x, outk, axes) * _unreduce(g, x.shape, axes, keepdims)
+
+
+def _extreme_graph_vjp(g, z, xs, saved):
+    x, outk, axes, keepdims = saved
+    return _unreduce(g, x.shape, axes, keepdims) * _share(x, outk, axes)
 
 
 @op
@@ -63,6 +85,7 @@ def max(x, axis=None, keepdims=False):
 
 
 max.vjp(_extreme_vjp)
+max.graph_vjp(_extreme_graph_vjp)
 
 
 @op
@@ -72,6 +95,7 @@ def min(x, axis=None, keepdims=False):
 
 
 min.vjp(_extreme_vjp)
+min.graph_vjp(_extreme_graph_vjp)
 
 
 def stable_logsumexp(x, axes):
@@ -92,8 +116,12 @@ def logsumexp(x, axis=None, keepdims=False):
     return out, (x, outk, axes, keepdims)
 
 
-@logsumexp.vjp
-def _logsumexp(g, x, outk, axes, keepdims):
-    if not keepdims and axes:
-        g = np.expand_dims(g, axes)
-    return g * np.exp(x - outk)
+logsumexp.vjp(lambda g, x, outk, axes, keepdims: _unreduce(g, x.shape, axes, keepdims) * np.exp(x - outk))
+
+
+def _logsumexp_graph(g, z, xs, saved):
+    x, _, axes, keepdims = saved
+    return _unreduce(g, x.shape, axes, keepdims) * exp(xs[0] - _unreduce(z, x.shape, axes, keepdims))
+
+
+logsumexp.graph_vjp(_logsumexp_graph)

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from autodiff.op import op
+from autodiff.op import op, unbroadcast
 from autodiff.shapes import normalize_axis
 
 
@@ -34,6 +34,7 @@ def reshape(x, *shape):
 
 
 reshape.vjp(lambda g, shape: g.reshape(shape))
+reshape.graph_vjp(lambda g, z, xs, saved: g.reshape(*saved[0]))
 
 
 @op
@@ -50,6 +51,32 @@ def transpose(x, *axes):
 
 
 transpose.vjp(lambda g, inverse: g.transpose(inverse))
+transpose.graph_vjp(lambda g, z, xs, saved: g.transpose(*saved[0]))
+
+
+@op
+def broadcast_to(x, shape=()):
+    """z = x repeated to `shape` by broadcasting;  δ_x = δ_z summed over the repeats"""
+    shape = _shape_arg((shape,) if isinstance(shape, (int, np.integer)) else shape, "broadcast_to")
+    try:
+        return np.broadcast_to(x, shape), (x.shape,)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+
+
+broadcast_to.vjp(lambda g, shape: unbroadcast(g, shape))
+broadcast_to.graph_vjp(lambda g, z, xs, saved: sum_to(g, saved[0]))
+
+
+def sum_to(x, shape):
+    """x summed down to `shape`, differentiably: the adjoint of broadcasting x to its shape."""
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    if lead:
+        x = x.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
+    return x.sum(axis=stretched, keepdims=True) if stretched else x
 
 
 def _index(index):
@@ -92,6 +119,19 @@ def _getitem(g, shape, index, repeats):
     return gx
 
 
+getitem.graph_vjp(lambda g, z, xs, saved: scatter(g, *saved))
+
+
+@op
+def scatter(g, shape=(), index=(), repeats=True):
+    """z = zeros(shape) with g added at `index` (the adjoint of indexing);  δ_g = δ_z[index]"""
+    return _getitem(g, shape, index, repeats), (index,)
+
+
+scatter.vjp(lambda gz, index: gz[index])
+scatter.graph_vjp(lambda gz, z, xs, saved: getitem(gz, saved[0]))
+
+
 @op(variadic=True)
 def concatenate(xs, axis=0):
     """z = [x₁, x₂, …] joined along `axis`;  δ_xᵢ = the slice of δ_z that xᵢ filled"""
@@ -108,10 +148,13 @@ def concatenate(xs, axis=0):
     return out, (axis, ends)
 
 
-@concatenate.vjp
-def _concatenate(i, g, axis, ends):
+def _part(i, axis, ends):
     lo = ends[i - 1] if i else 0
-    return g[(slice(None),) * axis + (slice(lo, ends[i]),)]
+    return (slice(None),) * axis + (slice(lo, ends[i]),)
+
+
+concatenate.vjp(lambda i, g, axis, ends: g[_part(i, axis, ends)])
+concatenate.graph_vjp(lambda i, g, z, xs, saved: g[_part(i, *saved)])
 
 
 @op(variadic=True)
@@ -125,6 +168,7 @@ def stack(xs, axis=0):
 
 
 stack.vjp(lambda i, g, axis: np.take(g, i, axis=axis))
+stack.graph_vjp(lambda i, g, z, xs, saved: g[(slice(None),) * saved[0] + (i,)])
 
 
 @op(name="where")
@@ -134,6 +178,11 @@ def _where(a, b, cond=None):
 
 
 _where.vjp(lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))
+_where.op.selects = True
+_where.graph_vjp(
+    lambda g, z, xs, saved: _where(g, 0.0, cond=saved[0]),
+    lambda g, z, xs, saved: _where(0.0, g, cond=saved[0]),
+)
 
 
 def where(cond, a, b):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from autodiff.testing.gradcheck import GradcheckError, gradcheck
+from autodiff.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-__all__ = ["GradcheckError", "gradcheck", "strategies"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "strategies"]
 
 
 def __getattr__(name: str) -> Any:

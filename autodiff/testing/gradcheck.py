@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from autodiff.backward import grad as autograd
-from autodiff.grad_mode import no_grad
+from autodiff.grad_mode import enable_grad, no_grad
 from autodiff.tensor import Tensor
 
 
@@ -107,3 +107,38 @@ def gradcheck(
                 f"({int(bad.sum())} of {bad.size} elements differ)"
             )
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    *inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Check second derivatives: gradcheck the gradients of ⟨w, fn(x)⟩ (random w), computed with
+    `create_graph=True`, against finite differences of themselves.
+
+    >>> import autodiff as ad
+    >>> from autodiff.testing import gradgradcheck
+    >>> x = ad.Tensor([0.5, -1.0, 2.0], requires_grad=True)
+    >>> gradgradcheck(lambda x: x.tanh() * x, x)
+    True
+    """
+    rng = np.random.default_rng(seed + 1)
+    weights: dict[int, list[np.ndarray]] = {}
+
+    @enable_grad()  # gradcheck evaluates under no_grad, but these derivatives need a graph
+    def first_derivatives(*args: Any) -> tuple[Tensor, ...]:
+        outs = fn(*args)
+        outs = list(outs) if isinstance(outs, (tuple, list)) else [outs]
+        # The same weights for every call, so finite differences see one function.
+        ws = weights.setdefault(0, [rng.uniform(0.5, 1.5, size=o.shape) for o in outs])
+        wrt = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+        live = [(o, w) for o, w in zip(outs, ws) if isinstance(o, Tensor) and o.requires_grad]
+        if not live:
+            return tuple(Tensor(np.zeros_like(a.data)) for a in wrt)
+        return autograd([o for o, _ in live], wrt, [w for _, w in live], create_graph=True)
+
+    return gradcheck(first_derivatives, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
