@@ -1,1 +1,41 @@
-"""nn: modules, layers, losses, optimizers and data sets on top of autodiff."""
+"""nn: modules, layers, losses, optimizers and data sets on top of autodiff.
+
+>>> import numpy as np
+>>> import autodiff as ad
+>>> import nn
+>>> _ = ad.manual_seed(0)
+>>> model = nn.Sequential(nn.Linear(1, 20), nn.Tanh(), nn.Linear(20, 1))
+>>> opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+>>> x, t = np.linspace(-1, 1, 8)[:, None], np.linspace(0, 1, 8)[:, None]
+>>> loss = nn.MSELoss()(model(x), t)
+>>> opt.zero_grad(); loss.backward(); opt.step()
+"""
+
+from nn import functional, init
+from nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
+from nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from nn.module import IncompatibleKeys, Module
+from nn.optim import SGD, Adam, Optimizer
+from nn.parameter import Parameter
+
+__all__ = [
+    "MLP",
+    "SGD",
+    "Adam",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Identity",
+    "IncompatibleKeys",
+    "Linear",
+    "MSELoss",
+    "Module",
+    "Optimizer",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "functional",
+    "init",
+]

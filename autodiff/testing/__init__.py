@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from autodiff.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -14,7 +15,5 @@ __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "strategies"]
 
 def __getattr__(name: str) -> Any:
     if name == "strategies":
-        from autodiff.testing import strategies
-
-        return strategies
+        return importlib.import_module("autodiff.testing.strategies")
     raise AttributeError(f"module 'autodiff.testing' has no attribute {name!r}")

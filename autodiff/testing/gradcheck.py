@@ -41,7 +41,9 @@ def gradcheck(
     weights w, ∂⟨w, fn(x)⟩/∂xᵢ from backward must match (L(x + εeᵢ) − L(x − εeᵢ)) / 2ε within
     `atol + rtol·|numeric|`. Inputs are promoted to float64 copies first, so float32 ops are
     checked at float64 precision; the check also fails if `fn` changes its inputs' data or the
-    upstream gradient. `fn` may return a Tensor or a tuple of Tensors.
+    upstream gradient. `fn` may return a Tensor or a tuple of Tensors. Only tensors passed in
+    `inputs` are checked: a tensor that `fn` closes over (a model's weights, say) is not, so pass
+    the tensors you want checked as arguments.
 
     Returns True, or raises `GradcheckError` naming the input, the worst element and both values.
 

@@ -1,0 +1,120 @@
+"""Checking a state dict against a model, and writing and reading it as an `.npz` archive."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from autodiff import Tensor
+
+
+def _as_array(value: Any) -> np.ndarray | str:
+    """The array a state entry holds, or a description of why it is not one."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        return f"a {type(value).__name__}, not an array"
+    return array
+
+
+def check_state(
+    params: Mapping[str, Tensor], state: Mapping[str, Any], strict: bool
+) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """Validate `state` against `params` and return (arrays to copy, missing keys, unexpected keys).
+
+    Raises one ValueError listing every problem, so nothing is changed on a partial match.
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(f"load_state_dict: expected a mapping of name to array, got {type(state).__name__}")
+    problems = []
+    arrays: dict[str, np.ndarray] = {}
+    missing = [name for name in params if name not in state]
+    unexpected = [str(key) for key in state if key not in params]
+    if strict:
+        problems += [f"missing key {name!r}" for name in missing]
+        problems += [f"unexpected key {key!r}" for key in unexpected]
+    for name, p in params.items():
+        if name not in state:
+            continue
+        array = _as_array(state[name])
+        if isinstance(array, str):
+            problems.append(f"{name!r} is {array}")
+        elif array.dtype.kind == "O":
+            problems.append(f"{name!r} is an object array; only numeric arrays can be loaded")
+        elif array.dtype.kind not in "biuf":
+            problems.append(f"{name!r} holds {array.dtype} values, not numbers")
+        elif array.shape != p.shape:
+            problems.append(f"{name!r} has shape {array.shape}, the model's parameter has shape {p.shape}")
+        elif array.dtype != p.dtype:
+            problems.append(f"{name!r} has dtype {array.dtype}, the model's parameter has dtype {p.dtype}")
+        else:
+            arrays[name] = array
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise ValueError(f"load_state_dict: {len(problems)} problem(s), nothing was loaded:\n{listed}")
+    return arrays, missing, unexpected
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_npz(state: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> None:
+    """Write `state` to exactly `path` as `.npz`: into a temporary file beside it, then renamed over it."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **state)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# What reading a damaged or foreign file can raise, besides the ValueErrors NumPy raises itself.
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array in the `.npz` archive at `path`, read with `allow_pickle=False`."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load: no such file: {path!r}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except _READ_ERRORS as e:
+        raise ValueError(f"load: {path!r} is not a readable .npz archive ({type(e).__name__}: {e})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"load: {path!r} holds a single .npy array, not an .npz archive of named arrays")
+    state = {}
+    with archive:
+        for key in archive.files:
+            try:
+                state[key] = archive[key]
+            except _READ_ERRORS as e:
+                if "allow_pickle" in str(e):
+                    raise ValueError(
+                        f"load: {path!r} entry {key!r} is an object array; only numeric arrays can be loaded"
+                    ) from None
+                raise ValueError(
+                    f"load: {path!r} entry {key!r} cannot be read ({type(e).__name__}: {e}); the file may be truncated"
+                ) from None
+    return state
