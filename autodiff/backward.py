@@ -90,6 +90,7 @@ def _run(
     seeds: Sequence[Any],
     targets: dict[Tensor, Any] | None,
     create_graph: bool = False,
+    hooks: bool = True,
 ) -> None:
     """Propagate `seeds` from `roots` back through the graph.
 
@@ -108,7 +109,7 @@ def _run(
     while ready:
         t = ready.pop()
         g = grads.pop(t)
-        if t._hooks:
+        if hooks and t._hooks:
             g = _call_hooks(t, g, create_graph)
         ctx = t._ctx
         if targets is not None:
@@ -199,13 +200,16 @@ def grad(
     inputs: Tensor | Sequence[Tensor],
     grad_outputs: Any = None,
     create_graph: bool = False,
+    *,
+    hooks: bool = True,
 ) -> tuple[Tensor, ...]:
     """Gradients of `outputs` with respect to each of `inputs`, leaving every `.grad` untouched.
 
     Like `torch.autograd.grad`: `grad_outputs` holds one seed per output (None for a one-element
     output). An input that the outputs do not depend on gets a zero gradient. With
     `create_graph=True` the returned gradients are recorded too, so they can be differentiated
-    again (Hessians, Hessian-vector products, gradient penalties), to any order.
+    again (Hessians, Hessian-vector products, gradient penalties), to any order. `hooks=False`
+    skips tensors' hooks (for tools that only look, such as the graph renderer).
 
     >>> import autodiff as ad
     >>> x = ad.Tensor(3.0, requires_grad=True)
@@ -245,7 +249,7 @@ def grad(
             _run(outs, seeds, targets, create_graph=True)
         return tuple(_const(np.zeros_like(t.data)) if targets[t] is None else targets[t] for t in ins)
     seeds = [_seed(t, g, "grad") for t, g in zip(outs, grad_outputs)]
-    _run(outs, seeds, targets)
+    _run(outs, seeds, targets, hooks=hooks)
     # Copies: a gradient passed through unchanged may be shared by several inputs.
     return tuple(
         _const(np.zeros_like(t.data) if targets[t] is None else np.array(targets[t], dtype=t.data.dtype))

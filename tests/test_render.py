@@ -366,3 +366,16 @@ def test_dot_disappearing_during_render_is_the_same_clear_error(tmp_path, monkey
     with pytest.raises(RuntimeError, match="Install Graphviz"):
         ad.save_graph(E, tmp_path / "net.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rendering_does_not_run_hooks():
+    x = ad.Tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    calls = []
+    h.register_hook(lambda g: calls.append(1))
+    y = (h * h).sum()
+    y.backward()
+    assert len(calls) == 1
+    ad.draw_graph(y)
+    ad.explain(y)
+    assert len(calls) == 1

@@ -110,7 +110,7 @@ def gradient_norms(graph: Graph) -> dict[Tensor, float] | None:
     if not root.requires_grad or root.data.size != 1:
         return None
     wanted = [t for t in graph.order if t.requires_grad]
-    return {t: float(np.linalg.norm(g.data)) for t, g in zip(wanted, grad(root, wanted))}
+    return {t: float(np.linalg.norm(g.data)) for t, g in zip(wanted, grad(root, wanted, hooks=False))}
 
 
 def leaf_grad_norms(graph: Graph) -> dict[Tensor, float]:
