@@ -10,10 +10,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EXTRAS ?= test,playground
 HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: demo test thorough lint install dot bench clean
+.PHONY: demo test thorough lint install dot bench docs clean
 
 demo: install dot
-	$(PY) docs/examples/sine_demo.py
+	$(PY) -m nn.playground
 
 test: install dot
 	$(VENV)/bin/ruff check .
@@ -25,6 +25,9 @@ thorough:
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+docs: install
+	$(VENV)/bin/mkdocs build --strict
 
 bench: install
 	$(PY) -m benchmarks
@@ -46,4 +49,4 @@ dot:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q graphviz; }
 
 clean:
-	rm -rf $(VENV) build *.egg-info playground-out .hypothesis .pytest_cache
+	rm -rf $(VENV) build *.egg-info playground-out site .hypothesis .pytest_cache

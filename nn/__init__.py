@@ -11,7 +11,8 @@
 >>> opt.zero_grad(); loss.backward(); opt.step()
 """
 
-from nn import functional, init
+from nn import datasets, functional, init
+from nn.data import batches, kfold
 from nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from nn.module import IncompatibleKeys, Module
@@ -36,6 +37,9 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "batches",
+    "datasets",
     "functional",
     "init",
+    "kfold",
 ]
