@@ -1,0 +1,68 @@
+"""The benchmark suite's implementations agree: same weights (or values and gradients) after a step.
+
+Correctness only, on tiny sizes: no timing is asserted here (`python -m benchmarks` does the timing).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import cli, impl_numpy, impl_ours, memory
+from benchmarks.suite import Mismatch, available_impls, build, check_agreement
+from benchmarks.workloads import WORKLOADS, make_problem
+
+IMPLS = available_impls()
+DTYPES = ["float64", "float32"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("key", list(WORKLOADS))
+def test_implementations_agree_after_one_step(key, dtype):
+    runners = {i: build(i, key, dtype, tiny=True) for i in IMPLS}
+    check_agreement(runners, dtype)
+    for r in runners.values():
+        for x in r.state():
+            assert np.asarray(x).dtype == np.dtype(dtype), "no silent upcast in any implementation"
+
+
+@pytest.mark.parametrize("key", ["W1", "W2", "W3"])
+def test_composed_losses_agree_with_the_reference(key):
+    p = make_problem(key, "float64", tiny=True)
+    check_agreement({"numpy": impl_numpy.mlp(p), "ours": impl_ours.mlp(p, losses_from="composed")}, "float64")
+
+
+@pytest.mark.parametrize("key", ["W1", "W3"])
+def test_nn_model_agrees_with_the_reference(key):
+    nn = pytest.importorskip("nn")
+    if not all(hasattr(nn, name) for name in ("Linear", "Sequential", "Tanh", "ReLU", "SGD")):
+        pytest.skip("the nn package has no Linear/Sequential/SGD yet")
+    p = make_problem(key, "float64", tiny=True)
+    check_agreement({"numpy": impl_numpy.mlp(p), "ours": impl_ours.mlp(p, model="nn")}, "float64")
+
+
+def test_a_wrong_implementation_is_caught():
+    p = make_problem("W1", "float64", tiny=True)
+    wrong = make_problem("W1", "float64", tiny=True)
+    wrong.lr *= 1.01
+    with pytest.raises(Mismatch):
+        check_agreement({"numpy": impl_numpy.mlp(p), "ours": impl_ours.mlp(wrong)}, "float64")
+
+
+def test_quick_tiny_run_of_every_workload(capsys, tmp_path):
+    md = tmp_path / "results.md"
+    assert cli.main(["--quick", "--tiny", "--no-memory", "--min-rounds", "2", "--markdown", str(md)]) == 0
+    out = capsys.readouterr().out
+    for key in WORKLOADS:
+        assert f"\n{key} " in out
+    assert "MISMATCH" not in out
+    assert "| W5 | f32 |" in md.read_text()
+
+
+def test_memory_measurements_run_on_tiny_sizes(capsys):
+    assert memory.traced_peak("ours", "float64", tiny=True) > 0
+    assert cli.main(["--worker", "memory", "--impls", "ours", "--dtypes", "float32", "--steps", "10", "--tiny"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(res) >= {"rss_growth", "drift", "faults_per_step"}
