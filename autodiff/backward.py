@@ -8,6 +8,7 @@ intermediates live only in a local dict and are dropped as soon as they are used
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -106,56 +107,90 @@ def _run(
     ready = [r for r in dict.fromkeys(roots) if counts[r] == 0]
     selected: set[Tensor] = set()  # tensors whose gradient holds a `where`'s structural zeros
     check = anomaly.active()
-    while ready:
-        t = ready.pop()
-        g = grads.pop(t)
-        if hooks and t._hooks:
-            g = _call_hooks(t, g, create_graph)
-        ctx = t._ctx
-        if targets is not None:
-            if t in targets:
-                targets[t] = g
-        elif ctx is None:
-            _accumulate(t, g)
-        if ctx is None:
-            continue
-        node_op, parents, saved = ctx
-        vjps = node_op.graph_vjps if create_graph else node_op.vjps
-        if create_graph and not vjps:
-            raise RuntimeError(f"grad: {node_op.name} cannot be differentiated twice (create_graph=True)")
-        guard = selected and t in selected
-        for i, p in enumerate(parents):
-            if p is None or not p.requires_grad:
+    # The walk makes no reference cycles, so the cyclic GC has nothing to find in it; pausing it
+    # saves the collections that the walk's many small allocations would trigger.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        while ready:
+            t = ready.pop()
+            g = grads.pop(t)
+            if hooks and t._hooks:
+                g = _call_hooks(t, g, create_graph)
+            ctx = t._ctx
+            if targets is not None:
+                if t in targets:
+                    targets[t] = g
+            elif ctx is None:
+                _accumulate(t, g)
+            if ctx is None:
                 continue
-            if create_graph:
-                gp = vjps[i](g, t, parents, saved)
-                if guard and gp.shape == g.shape and not np.isfinite(gp.data).all():
-                    gp = where(g.data == 0, 0.0, gp)
-                if gp.shape != p.data.shape:
-                    gp = sum_to(gp, p.data.shape)
-            else:
-                if guard:
-                    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                        gp = _keep_zeros(g, vjps[i](g, *saved))
-                else:
-                    gp = vjps[i](g, *saved)
+            node_op, parents, saved = ctx
+            if create_graph or check or node_op.selects or (selected and t in selected):
+                _propagate_special(t, g, grads, counts, ready, selected, create_graph, check)
+                continue
+            # The common case, kept tight: NumPy VJPs, no checks.
+            for p, vjp in zip(parents, node_op.vjps):
+                if p is None or not p.requires_grad:
+                    continue
+                gp = vjp(g, *saved)
                 if gp is g and p._ctx is None:
                     gp = gp.copy()  # passed through unchanged (add): another parent may hold it too
                 data = p.data
                 if gp.shape != data.shape:
                     gp = unbroadcast(gp, data.shape)
-                if gp.dtype != data.dtype:
+                if gp.dtype is not data.dtype and gp.dtype != data.dtype:
                     gp = gp.astype(data.dtype)
-            if check:
-                anomaly.check_backward(t, i, gp)
-            if guard or node_op.selects:
-                selected.add(p)
-            prev = grads.get(p)
-            grads[p] = gp if prev is None else prev + gp
-            c = counts[p] - 1
-            counts[p] = c
-            if c == 0:
-                ready.append(p)
+                prev = grads.get(p)
+                grads[p] = gp if prev is None else prev + gp
+                c = counts[p] - 1
+                counts[p] = c
+                if c == 0:
+                    ready.append(p)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check) -> None:
+    """Pass t's gradient g to its inputs when something is out of the ordinary: a graph of the
+    gradient is recorded, anomaly detection is on, or a `where` upstream zeroed parts of g."""
+    node_op, parents, saved = t._ctx
+    vjps = node_op.graph_vjps if create_graph else node_op.vjps
+    if create_graph and not vjps:
+        raise RuntimeError(f"grad: {node_op.name} cannot be differentiated twice (create_graph=True)")
+    guard = t in selected
+    for i, p in enumerate(parents):
+        if p is None or not p.requires_grad:
+            continue
+        if create_graph:
+            gp = vjps[i](g, t, parents, saved)
+            if guard and gp.shape == g.shape and not np.isfinite(gp.data).all():
+                gp = where(g.data == 0, 0.0, gp)
+            if gp.shape != p.data.shape:
+                gp = sum_to(gp, p.data.shape)
+        else:
+            if guard:
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    gp = _keep_zeros(g, vjps[i](g, *saved))
+            else:
+                gp = vjps[i](g, *saved)
+            if gp is g and p._ctx is None:
+                gp = gp.copy()
+            data = p.data
+            if gp.shape != data.shape:
+                gp = unbroadcast(gp, data.shape)
+            if gp.dtype != data.dtype:
+                gp = gp.astype(data.dtype)
+        if check:
+            anomaly.check_backward(t, i, gp)
+        if guard or node_op.selects:
+            selected.add(p)
+        prev = grads.get(p)
+        grads[p] = gp if prev is None else prev + gp
+        counts[p] -= 1
+        if counts[p] == 0:
+            ready.append(p)
 
 
 def _keep_zeros(g: np.ndarray, gp: np.ndarray) -> np.ndarray:
