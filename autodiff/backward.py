@@ -18,7 +18,7 @@ from autodiff import anomaly
 from autodiff.dtypes import to_array
 from autodiff.grad_mode import enable_grad
 from autodiff.op import unbroadcast
-from autodiff.ops.shape import sum_to, where
+from autodiff.ops.shape import where
 from autodiff.tensor import Tensor, _const
 
 
@@ -168,7 +168,7 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
             if guard and gp.shape == g.shape and not np.isfinite(gp.data).all():
                 gp = where(g.data == 0, 0.0, gp)
             if gp.shape != p.data.shape:
-                gp = sum_to(gp, p.data.shape)
+                gp = unbroadcast(gp, p.data.shape)
         else:
             if guard:
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -63,7 +63,10 @@ class _Each:
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum g down to `shape`: broadcasting copies values, so its adjoint adds them."""
+    """Sum g down to `shape`: broadcasting copies values, so its adjoint adds them.
+
+    Works on ndarrays and, differentiably, on Tensors (for grad of grad): both have `.sum`.
+    """
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)

@@ -65,18 +65,7 @@ def broadcast_to(x, shape=()):
 
 
 broadcast_to.vjp(lambda g, shape: unbroadcast(g, shape))
-broadcast_to.graph_vjp(lambda g, z, xs, saved: sum_to(g, saved[0]))
-
-
-def sum_to(x, shape):
-    """x summed down to `shape`, differentiably: the adjoint of broadcasting x to its shape."""
-    if x.shape == shape:
-        return x
-    lead = x.ndim - len(shape)
-    if lead:
-        x = x.sum(axis=tuple(range(lead)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
-    return x.sum(axis=stretched, keepdims=True) if stretched else x
+broadcast_to.graph_vjp(lambda g, z, xs, saved: unbroadcast(g, saved[0]))
 
 
 def _index(index):
