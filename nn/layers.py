@@ -18,7 +18,7 @@ from nn.parameter import Parameter
 # ---------------------------------------------------------------------- the fused affine op
 @op(name="linear")
 def _linear(x, weight, bias):
-    """a_j = Σ_i w_ji z_i + b_j;  δ_z = δ_a W,  ∂E/∂w_ji = Σ_n δ_nj z_ni,  ∂E/∂b_j = Σ_n δ_nj"""
+    """a = x Wᵀ + b, a_j = Σ_i w_ji x_i + b_j;  δ_x = δ_a W,  ∂E/∂w_ji = Σ_n δ_nj x_ni,  ∂E/∂b_j = Σ_n δ_nj"""
     out = x @ weight.T
     if out.dtype == np.result_type(out, bias) and out.ndim:
         out += bias  # out is ours: add in place rather than allocate another activation

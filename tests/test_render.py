@@ -379,3 +379,16 @@ def test_rendering_does_not_run_hooks():
     ad.draw_graph(y)
     ad.explain(y)
     assert len(calls) == 1
+
+
+def test_a_layer_fed_constant_data_does_not_pull_its_consumers_into_its_cluster():
+    import nn
+
+    ad.manual_seed(0)
+    model = nn.Sequential(nn.Linear(1, 3), nn.Tanh(), nn.Linear(3, 1))
+    loss = nn.MSELoss()(model(np.linspace(-1, 1, 4)[:, None]), np.zeros((4, 1)))
+    source = ad.draw_graph(loss, params=model).source
+    clusters = [block.split("}")[0] for block in source.split("subgraph ")[1:]]
+    first = next(c for c in clusters if "label=0 " in c)
+    assert "linear" in first and "0.weight" in first
+    assert all("tanh" not in c for c in clusters)

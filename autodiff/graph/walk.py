@@ -46,7 +46,7 @@ class Graph:
             paths = [weights[p] for p in parents if p in weights]
             if paths:
                 self.clusters[t] = _shared_module(paths)
-                if len(paths) == len(parents):
+                if len(paths) == len(ctx[1]):  # a constant input (None) is no parameter
                     weights[t] = self.clusters[t]
 
     def describe(self, t: Tensor) -> str:

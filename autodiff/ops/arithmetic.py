@@ -108,7 +108,7 @@ neg.graph_vjp(lambda g, z, xs, saved: -g)
 
 @op(shape_error="are not aligned")
 def matmul(a, b):
-    """z = a @ b;  δ_a = δ_z bᵀ,  δ_b = aᵀ δ_z  (for a layer a = W z: ∂E/∂w_ji = Σ_n δ_nj z_ni)"""
+    """z = a @ b;  δ_a = δ_z bᵀ,  δ_b = aᵀ δ_z"""
     return a @ b, (a, b)
 
 
