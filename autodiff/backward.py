@@ -9,7 +9,8 @@ intermediates live only in a local dict and are dropped as soon as they are used
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ def _run(
         grads[r] = grads[r] + s if r in grads else s
     ready = [r for r in dict.fromkeys(roots) if counts[r] == 0]
     selected: set[Tensor] = set()  # tensors whose gradient holds a `where`'s structural zeros
-    check = anomaly.active()
+    check = anomaly.active() or _read_only_depth > 0
     # The walk makes no reference cycles, so the cyclic GC has nothing to find in it; pausing it
     # saves the collections that the walk's many small allocations would trigger.
     gc_was_enabled = gc.isenabled()
@@ -156,6 +157,8 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
     """Pass t's gradient g to its inputs when something is out of the ordinary: a graph of the
     gradient is recorded, anomaly detection is on, or a `where` upstream zeroed parts of g."""
     node_op, parents, saved = t._ctx
+    if _read_only_depth and type(g) is np.ndarray:
+        g.flags.writeable = False  # a VJP that writes into the gradient it was given fails loudly
     vjps = node_op.graph_vjps if create_graph else node_op.vjps
     if create_graph and not vjps:
         raise RuntimeError(f"grad: {node_op.name} cannot be differentiated twice (create_graph=True)")
@@ -182,7 +185,7 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
                 gp = unbroadcast(gp, data.shape)
             if gp.dtype != data.dtype:
                 gp = gp.astype(data.dtype)
-        if check:
+        if check and anomaly.active():
             anomaly.check_backward(t, i, gp)
         if guard or node_op.selects:
             selected.add(p)
@@ -191,6 +194,22 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
         counts[p] -= 1
         if counts[p] == 0:
             ready.append(p)
+
+
+_read_only_depth = 0
+
+
+@contextmanager
+def read_only_gradients() -> Iterator[None]:
+    """Inside, backward hands every VJP a read-only gradient, so one that writes into the array it
+    was given (an aliasing bug: `add` passes the same array to both of its inputs) raises. Used by
+    `gradcheck`; slower, since every node takes the careful path."""
+    global _read_only_depth
+    _read_only_depth += 1
+    try:
+        yield
+    finally:
+        _read_only_depth -= 1
 
 
 def _keep_zeros(g: np.ndarray, gp: np.ndarray) -> np.ndarray:

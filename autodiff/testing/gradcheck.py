@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from autodiff.backward import grad as autograd
+from autodiff.backward import read_only_gradients
 from autodiff.grad_mode import enable_grad, no_grad
 from autodiff.tensor import Tensor
 
@@ -69,11 +70,17 @@ def gradcheck(
     seeds = [w.copy() for w in weights]
     differentiable = [k for k, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
     if differentiable:
-        analytic = autograd(
-            [outs[k] for k in differentiable],
-            [args[i] for i in checked],
-            [seeds[k] for k in differentiable],
-        )
+        try:
+            with read_only_gradients():
+                analytic = autograd(
+                    [outs[k] for k in differentiable],
+                    [args[i] for i in checked],
+                    [seeds[k] for k in differentiable],
+                )
+        except ValueError as e:
+            if "read-only" not in str(e):
+                raise
+            raise GradcheckError(f"gradcheck: a VJP wrote into the upstream gradient it was given ({e})") from e
     else:
         analytic = tuple(np.zeros_like(args[i].data) for i in checked)
     for w, s in zip(weights, seeds):
