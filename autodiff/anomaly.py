@@ -83,6 +83,10 @@ class detect_anomaly(ContextDecorator):
 
     def __enter__(self) -> detect_anomaly:
         global _depth
+        # NumPy's warnings for the same NaN or infinity would only repeat the error raised here.
+        quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+        quiet.__enter__()
+        self.__dict__.setdefault("_quiet", []).append(quiet)
         with _lock:
             _depth += 1
             if _depth == 1:
@@ -95,6 +99,7 @@ class detect_anomaly(ContextDecorator):
             _depth -= 1
             if _depth == 0:
                 _op_module.__dict__["_node"] = _plain_node
+        self._quiet.pop().__exit__(*exc)
 
 
 import autodiff.op as _op_module  # noqa: E402  (anomaly is imported by backward, after op)

@@ -9,6 +9,7 @@ intermediates live only in a local dict and are dropped as soon as they are used
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -108,10 +109,8 @@ def _run(
     ready = [r for r in dict.fromkeys(roots) if counts[r] == 0]
     selected: set[Tensor] = set()  # tensors whose gradient holds a `where`'s structural zeros
     check = anomaly.active() or _read_only_depth > 0
-    # The walk makes no reference cycles, so the cyclic GC has nothing to find in it; pausing it
-    # saves the collections that the walk's many small allocations would trigger.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    leaves: list[tuple[Tensor, Any]] = []  # written only once the whole walk has succeeded
+    _pause_gc()
     try:
         while ready:
             t = ready.pop()
@@ -123,7 +122,7 @@ def _run(
                 if t in targets:
                     targets[t] = g
             elif ctx is None:
-                _accumulate(t, g)
+                leaves.append((t, g))
             if ctx is None:
                 continue
             node_op, parents, saved = ctx
@@ -149,7 +148,34 @@ def _run(
                 if c == 0:
                     ready.append(p)
     finally:
-        if gc_was_enabled:
+        _resume_gc()
+    # A failed walk (a hook's bad gradient, an anomaly) has raised before any .grad changed.
+    for leaf, g in leaves:
+        _accumulate(leaf, g)
+
+
+# The walk makes no reference cycles, so the cyclic GC has nothing to find in it; pausing it saves
+# the collections that the walk's many small allocations would trigger. Counted under a lock, so
+# concurrent backward calls cannot leave the collector switched off.
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_resume = False
+
+
+def _pause_gc() -> None:
+    global _gc_pauses, _gc_resume
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_resume = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+
+
+def _resume_gc() -> None:
+    global _gc_pauses
+    with _gc_lock:
+        _gc_pauses -= 1
+        if _gc_pauses == 0 and _gc_resume:
             gc.enable()
 
 

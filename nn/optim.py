@@ -42,7 +42,7 @@ class Optimizer:
                 raise ValueError(f"{owner}: can only optimize leaf tensors, not results of ops")
             unique.setdefault(id(p), p)
         if not unique:
-            raise ValueError(f"{owner}: got an empty parameter list")
+            raise ValueError(f"{owner}: got an empty parameter list; pass model.parameters() of a model that has parameters")
         self.params: list[Tensor] = list(unique.values())
         # One scratch buffer per parameter, reused every step for intermediate results.
         self._scratch = [np.empty_like(p.data) for p in self.params]

@@ -78,7 +78,12 @@ def save_npz(state: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> N
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **state)
+            # Not np.savez(f, **state): it would take keys named "file" or "allow_pickle" as its own
+            # arguments. The same archive, written member by member.
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+                for name, array in state.items():
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
@@ -90,7 +95,39 @@ def save_npz(state: Mapping[str, np.ndarray], path: str | os.PathLike[str]) -> N
 
 
 # What reading a damaged or foreign file can raise, besides the ValueErrors NumPy raises itself.
-_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, MemoryError, zipfile.BadZipFile, zlib.error)
+
+
+def _declared(path: str) -> list[tuple[str, tuple[int, ...], np.dtype, int]]:
+    """(name, shape, dtype, stored bytes) of each entry, read from the headers alone; [] for a file
+    that is no readable archive (np.load then says what is wrong)."""
+    entries = []
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read_header(f)
+                entries.append((info.filename[:-4], shape, dtype, info.file_size))
+    except (*_READ_ERRORS, TypeError):
+        return []
+    return entries
+
+
+def _check_declared_sizes(path: str) -> None:
+    """Refuse an entry whose header declares more data than the archive holds for it, before
+    anything is allocated: a 100-byte file must not make us allocate terabytes."""
+    for name, shape, dtype, stored in _declared(path):
+        if not dtype.hasobject and int(np.prod(shape, dtype=object)) * dtype.itemsize > stored:
+            raise ValueError(
+                f"load: {path!r} entry {name!r} declares shape {shape} of {dtype} but holds only {stored} bytes; "
+                "the file is corrupt or truncated"
+            )
 
 
 def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -98,6 +135,7 @@ def load_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path!r}")
+    _check_declared_sizes(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except _READ_ERRORS as e:
