@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EXTRAS ?= test,playground
 HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: demo test thorough lint install dot bench docs clean
+.PHONY: demo test thorough fuzz lint install dot bench docs clean
 
 demo: install dot
 	$(PY) -m nn.playground
@@ -22,6 +22,10 @@ test: install dot
 # The slow, thorough Hypothesis profile: many more generated shapes and values per property.
 thorough:
 	$(MAKE) test HYPOTHESIS_PROFILE=thorough
+
+# Thousands of random programs gradchecked (the CI run tries 80): see docs/reliability.md.
+fuzz: install
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q tests/test_fuzz.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
-"""Testing helpers: `gradcheck` against finite differences and Hypothesis `strategies`.
+"""Testing helpers: `gradcheck` against finite differences, Hypothesis `strategies`, random `programs`.
 
-`strategies` needs Hypothesis (the `test` extra), so it is imported on first use.
+`strategies` and `programs` need Hypothesis (the `test` extra), so they are imported on first use.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 
 from autodiff.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "strategies"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "programs", "strategies"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "strategies":
-        return importlib.import_module("autodiff.testing.strategies")
+    if name in ("strategies", "programs"):
+        return importlib.import_module(f"autodiff.testing.{name}")
     raise AttributeError(f"module 'autodiff.testing' has no attribute {name!r}")

@@ -1,0 +1,203 @@
+"""Random programs (autodiff.testing.programs): every input's gradient against finite differences.
+
+Each program is a random DAG of public ops (reuse of intermediates, broadcasting, reductions over
+random axes, indexing, matmul chains, softmax, logsumexp …) on values kept in safe domains. Every
+one is gradchecked, and its gradients must agree across the engine's three backward paths (the
+fast walk into `.grad`, `ad.grad`, the anomaly-checking walk, and the `create_graph` walk); a
+subset also goes through `gradgradcheck`. The number of programs follows the Hypothesis profile:
+
+    HYPOTHESIS_PROFILE=ci        (default)  40 + 40 + 15 + 15 programs, about 5 s
+    HYPOTHESIS_PROFILE=thorough             3000 + 1000 + 500 + 500 programs
+
+Any failure it finds is pasted (from Hypothesis' report, which prints the program as a script)
+into REGRESSIONS below, named, so it is checked on every run from then on.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import autodiff as ad
+from autodiff.testing import gradcheck, gradgradcheck
+from autodiff.testing.programs import OP_NAMES, Program, programs
+
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+THOROUGH = PROFILE == "thorough"
+N_FIRST = 3000 if THOROUGH else 40
+N_LARGE = 1000 if THOROUGH else 40
+N_SECOND = 500 if THOROUGH else 15
+N_FLOAT32 = 500 if THOROUGH else 15
+
+#: Programs tried, by check; reported at the end of this module's tests.
+COUNTS = {"gradcheck": 0, "gradgradcheck": 0, "float32": 0}
+
+
+class _CountReport:
+    """A pytest plugin, registered by the fixture below, that prints the counts in the terminal summary."""
+
+    def pytest_terminal_summary(self, terminalreporter):
+        terminalreporter.write_line(
+            f"fuzz ({PROFILE} profile): {COUNTS['gradcheck']} random programs gradchecked, "
+            f"{COUNTS['gradgradcheck']} gradgradchecked, {COUNTS['float32']} run in float32 against float64"
+        )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_counts(request):
+    if not request.config.pluginmanager.has_plugin("fuzz-counts"):
+        request.config.pluginmanager.register(_CountReport(), "fuzz-counts")
+
+
+def weighted_loss(outs, weights):
+    return sum((o * w).sum() for o, w in zip(outs, weights))
+
+
+def check_gradients(program: Program) -> None:
+    """gradcheck, then the same gradients from every backward path, and inputs left unchanged."""
+    assert gradcheck(program, *program.tensors())
+    xs = program.tensors()
+    outs = program(*xs)
+    rng = np.random.default_rng(0)
+    weights = [rng.uniform(-1.5, 1.5, o.shape) for o in outs]
+    reference = [g.data for g in ad.grad(list(outs), xs, [w.copy() for w in weights])]
+
+    weighted_loss(outs, weights).backward()  # the fast walk, accumulating into .grad
+    for x, g in zip(xs, reference):
+        np.testing.assert_allclose(np.zeros_like(g) if x.grad is None else x.grad, g, rtol=1e-10, atol=1e-12)
+
+    with ad.detect_anomaly():  # the checking walk: no anomaly in a safe program, same numbers
+        checked = ad.grad(list(program(*xs)), xs, [w.copy() for w in weights])
+    for c, g in zip(checked, reference):
+        np.testing.assert_allclose(c.data, g, rtol=1e-10, atol=1e-12)
+
+    recorded = ad.grad(list(program(*xs)), xs, [w.copy() for w in weights], create_graph=True)
+    for r, g in zip(recorded, reference):  # graph VJPs agree with the NumPy VJPs
+        np.testing.assert_allclose(r.data, g, rtol=1e-9, atol=1e-12)
+
+    for x, a in zip(xs, program.inputs):
+        np.testing.assert_array_equal(x.data, a)
+
+
+@settings(max_examples=N_FIRST)
+@given(programs())
+def test_random_programs_have_correct_gradients(program):
+    COUNTS["gradcheck"] += 1
+    check_gradients(program)
+
+
+@settings(max_examples=N_LARGE)
+@given(programs(max_steps=24, min_steps=12, max_inputs=5, max_input_size=60))
+def test_larger_random_programs_have_correct_gradients(program):
+    COUNTS["gradcheck"] += 1
+    check_gradients(program)
+
+
+@settings(max_examples=N_SECOND)
+@given(programs(max_steps=8))
+def test_random_programs_have_correct_second_derivatives(program):
+    COUNTS["gradgradcheck"] += 1
+    assert gradgradcheck(program, *program.tensors())
+
+
+@settings(max_examples=N_FLOAT32)
+@given(programs())
+def test_random_programs_stay_float32_and_agree_with_float64(program):
+    COUNTS["float32"] += 1
+    xs32, xs64 = program.tensors(np.float32), program.tensors(np.float64)
+    outs32, outs64 = program(*xs32), program(*xs64)
+    for o32, o64 in zip(outs32, outs64):
+        assert o32.dtype == np.float32
+        np.testing.assert_allclose(o32.data, o64.data, rtol=2e-3, atol=2e-3)
+    weights = [np.ones(o.shape) for o in outs64]
+    g32 = ad.grad(list(outs32), xs32, [w.astype(np.float32) for w in weights])
+    g64 = ad.grad(list(outs64), xs64, weights)
+    for a, b in zip(g32, g64):
+        assert a.dtype == np.float32
+        scale = 1 + np.abs(b.data).max()
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-2, atol=1e-2 * scale)
+
+
+def test_the_generator_reaches_every_op_and_its_programs_replay():
+    seen: set[str] = set()
+    sizes = []
+
+    @settings(max_examples=150, derandomize=True, database=None)
+    @given(programs())
+    def draw(program):
+        seen.update(program.ops)
+        sizes.append(program.size)
+        if len(sizes) % 25 == 0:  # repr is a self-contained script giving the same values
+            namespace: dict = {}
+            exec(repr(program), namespace)
+            for o, p in zip(namespace["outputs"], program(*program.tensors())):
+                np.testing.assert_array_equal(o.data, p.data)
+
+    draw()
+    assert seen == set(OP_NAMES)
+    assert max(sizes) >= 8
+
+
+def test_programs_can_be_restricted_to_some_ops_and_reject_unknown_names():
+    @settings(max_examples=10, derandomize=True, database=None)
+    @given(programs(ops=["matmul", "reduction"]))
+    def restricted(program):
+        assert set(program.ops) <= {"matmul", "reduction", "tanh"}
+
+    restricted()
+
+    @settings(max_examples=1, database=None)
+    @given(programs(ops=["tanh", "bogus"]))
+    def bogus(program):
+        raise AssertionError("never reached: drawing the program fails first")
+
+    with pytest.raises(ValueError, match="unknown ops"):
+        bogus()
+
+
+# ---------------------------------------------------------------------------- regressions
+# Programs that once failed, or that pin a graph shape worth keeping: name → (source, inputs).
+# Paste a failing program from Hypothesis' report here (its `def f` and `inputs`).
+REGRESSIONS: dict[str, tuple[str, list[np.ndarray]]] = {
+    # A value reused by three consumers, one of them broadcast and one a where that drops it.
+    "reuse_broadcast_and_where": (
+        "c0 = np.array([True, False, True])\n"
+        "def f(x0, x1):\n"
+        "    v2 = x0 * x1\n"
+        "    v3 = ad.where(c0, v2, x0)\n"
+        "    v4 = ad.logsumexp(v2, axis=0, keepdims=True) + v3\n"
+        "    return (v4, v2.sum(axis=1))\n",
+        [np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]), np.array([0.3, -0.2, 1.1])],
+    ),
+    # Integer indexing with repeats feeding a matmul chain and a softmax.
+    "repeated_index_into_matmul_chain": (
+        "c0 = np.array([0, 2, 2, 1], dtype=np.intp)\n"
+        "def f(x0, x1):\n"
+        "    v2 = x0[c0] @ x1 @ x1.T\n"
+        "    return (ad.softmax(v2, axis=0),)\n",
+        [np.array([[0.5, -1.0], [2.0, 1.5], [0.25, -0.75]]), np.array([[0.3, -0.2], [1.1, 0.4]])],
+    ),
+    # 0-d values broadcast back against matrices, a stack of a tensor with itself.
+    "scalar_reduction_broadcast_back_and_self_stack": (
+        "def f(x0):\n"
+        "    v1 = x0.max() - x0.mean()\n"
+        "    v2 = ad.stack([x0, x0 * v1, x0], axis=1)\n"
+        "    return (ad.log(1.0 + ad.exp(v2)).sqrt(),)\n",
+        [np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])],
+    ),
+}
+
+
+def regression(name: str) -> Program:
+    source, inputs = REGRESSIONS[name]
+    return Program(source, inputs)
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_regression_programs(name):
+    program = regression(name)
+    check_gradients(program)
+    assert gradgradcheck(program, *program.tensors())
