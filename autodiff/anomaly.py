@@ -41,13 +41,13 @@ def _finite(a: Any) -> bool:
     return bool(np.isfinite(a).all())
 
 
-def _checked_node(data: np.ndarray, ctx: tuple) -> Any:
+def _checked_node(data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Any:
     site = _user_site()
     if not _finite(data):
         raise FloatingPointError(
-            f"detect_anomaly: {ctx[0].name} produced {_what(data)} in the forward pass, at {site}"
+            f"detect_anomaly: {op.name} produced {_what(data)} in the forward pass, at {site}"
         )
-    t = _plain_node(data, ctx)
+    t = _plain_node(data, op, parents, saved)
     _sites[t] = site
     return t
 
@@ -60,7 +60,7 @@ def check_backward(t: Any, i: int, g: Any) -> None:
     """Raise if the gradient that t's op sends to its input i is not finite."""
     data = g.data if hasattr(g, "requires_grad") else g
     if not _finite(data):
-        name = t._ctx[0].name
+        name = t._op.name
         site = _sites.get(t, "<created outside detect_anomaly>")
         raise FloatingPointError(
             f"detect_anomaly: the backward of {name} produced {_what(data)} in the gradient of its "

@@ -37,10 +37,7 @@ def consumer_counts(roots: Iterable[Tensor], grad_only: bool = True) -> dict[Ten
             counts[r] = 0
             stack.append(r)
     while stack:
-        ctx = stack.pop()._ctx
-        if ctx is None:
-            continue
-        for p in ctx[1]:
+        for p in stack.pop()._parents:
             if p is None or (grad_only and not p.requires_grad):
                 continue
             c = counts.get(p)
@@ -60,10 +57,7 @@ def reverse_topological(roots: Sequence[Tensor], grad_only: bool = False) -> lis
     while ready:
         t = ready.pop()
         order.append(t)
-        ctx = t._ctx
-        if ctx is None:
-            continue
-        for p in reversed(ctx[1]):
+        for p in reversed(t._parents):
             if p is None or p not in counts:
                 continue
             c = counts[p] - 1
@@ -117,24 +111,24 @@ def _run(
             g = grads.pop(t)
             if hooks and t._hooks:
                 g = _call_hooks(t, g, create_graph)
-            ctx = t._ctx
+            node_op = t._op
             if targets is not None:
                 if t in targets:
                     targets[t] = g
-            elif ctx is None:
+            elif node_op is None:
                 leaves.append((t, g))
-            if ctx is None:
+            if node_op is None:
                 continue
-            node_op, parents, saved = ctx
             if create_graph or check or node_op.selects or (selected and t in selected):
                 _propagate_special(t, g, grads, counts, ready, selected, create_graph, check)
                 continue
             # The common case, kept tight: NumPy VJPs, no checks.
-            for p, vjp in zip(parents, node_op.vjps):
+            saved = t._saved
+            for p, vjp in zip(t._parents, node_op.vjps):
                 if p is None or not p.requires_grad:
                     continue
                 gp = vjp(g, *saved)
-                if gp is g and p._ctx is None:
+                if gp is g and p._op is None:
                     gp = gp.copy()  # passed through unchanged (add): another parent may hold it too
                 data = p.data
                 if gp.shape != data.shape:
@@ -182,7 +176,7 @@ def _resume_gc() -> None:
 def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check) -> None:
     """Pass t's gradient g to its inputs when something is out of the ordinary: a graph of the
     gradient is recorded, anomaly detection is on, or a `where` upstream zeroed parts of g."""
-    node_op, parents, saved = t._ctx
+    node_op, parents, saved = t._op, t._parents, t._saved
     if _read_only_depth and type(g) is np.ndarray:
         g.flags.writeable = False  # a VJP that writes into the gradient it was given fails loudly
     vjps = node_op.graph_vjps if create_graph else node_op.vjps
@@ -204,7 +198,7 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
                     gp = _keep_zeros(g, vjps[i](g, *saved))
             else:
                 gp = vjps[i](g, *saved)
-            if gp is g and p._ctx is None:
+            if gp is g and p._op is None:
                 gp = gp.copy()
             data = p.data
             if gp.shape != data.shape:

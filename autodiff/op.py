@@ -154,7 +154,7 @@ def _unary(node_op: Op) -> Callable[..., Tensor]:
         if type(out) is not _ndarray:
             out = _asarray(out)
         if x.requires_grad and state.enabled:
-            return _node(out, (node_op, (x,), saved))
+            return _node(out, node_op, (x,), saved)
         return _const(out)
 
     return apply
@@ -170,7 +170,7 @@ def _unary_static(node_op: Op) -> Callable[..., Tensor]:
         if type(out) is not _ndarray:
             out = _asarray(out)
         if x.requires_grad and state.enabled:
-            return _node(out, (node_op, (x,), saved))
+            return _node(out, node_op, (x,), saved)
         return _const(out)
 
     return apply
@@ -208,7 +208,7 @@ def _binary(node_op: Op, shape_error: str) -> Callable[..., Tensor]:
         if type(out) is not _ndarray:
             out = _asarray(out)
         if state.enabled and ((a is not None and a.requires_grad) or (b is not None and b.requires_grad)):
-            return _node(out, (node_op, (a, b), saved))
+            return _node(out, node_op, (a, b), saved)
         return _const(out)
 
     return apply
@@ -232,7 +232,7 @@ def _nary(node_op: Op, arity: int) -> Callable[..., Tensor]:
             raise ValueError(f"{name}: shapes {shapes}: {e}") from None
         out = _result(out)
         if state.enabled and any(t is not None and t.requires_grad for t in parents):
-            return _node(out, (node_op, parents, saved))
+            return _node(out, node_op, parents, saved)
         return _const(out)
 
     return apply
@@ -251,7 +251,7 @@ def _variadic(node_op: Op) -> Callable[..., Tensor]:
         out, saved = forward([t.data for t in ts], *args, **kwargs)
         out = _result(out)
         if state.enabled and any(t.requires_grad for t in ts):
-            return _node(out, (node_op, tuple(ts), saved))
+            return _node(out, node_op, tuple(ts), saved)
         return _const(out)
 
     return apply

@@ -14,7 +14,8 @@ class Tensor:
     """A floating-point array that records the computation graph for reverse-mode differentiation.
 
     `data` is the ndarray; `grad` collects ∂E/∂(this tensor) after `backward()` (leaves only);
-    `_ctx` is `(op, parents, saved)` for a tensor an op produced while recording, else None.
+    `_op`, `_parents`, `_saved` record how a tensor was made while recording (None, (), () for a
+    leaf).
 
     >>> import autodiff as ad
     >>> x = ad.Tensor([[1.0, 2.0]], requires_grad=True, name="x")
@@ -24,7 +25,10 @@ class Tensor:
     array([[2., 4.]])
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_hooks", "data", "grad", "name", "requires_grad")
+    # A recorded result keeps the op that made it, its parents (None for a constant operand) and
+    # what the op saved for its VJPs, in three slots rather than one tuple: one object fewer per
+    # node for the cyclic GC to track.
+    __slots__ = ("__weakref__", "_hooks", "_op", "_parents", "_saved", "data", "grad", "name", "requires_grad")
     # ndarray (op) Tensor must come to our reflected operators instead of building an object array.
     __array_ufunc__ = None
 
@@ -39,7 +43,9 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.name = name
-        self._ctx = None
+        self._op = None
+        self._parents = ()
+        self._saved = ()
         self._hooks = None
 
     # ----------------------------------------------------------------- attributes
@@ -62,12 +68,17 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors no recorded op produced: the ones whose `.grad` backward fills."""
-        return self._ctx is None
+        return self._op is None
 
     @property
     def op(self) -> str | None:
         """Name of the op that produced this tensor while recording, or None for a leaf."""
-        return None if self._ctx is None else self._ctx[0].name
+        return None if self._op is None else self._op.name
+
+    @property
+    def _ctx(self) -> tuple | None:
+        """`(op, parents, saved)` for a recorded result, None for a leaf (for tools, not hot paths)."""
+        return None if self._op is None else (self._op, self._parents, self._saved)
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
@@ -117,8 +128,8 @@ class Tensor:
         extra = ""
         if self.data.dtype != np.float64:
             extra += f", dtype={self.data.dtype}"
-        if self._ctx is not None:
-            extra += f", op={self._ctx[0].name}"
+        if self._op is not None:
+            extra += f", op={self._op.name}"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         if self.name is not None:
@@ -265,14 +276,16 @@ class Tensor:
 _new = object.__new__
 
 
-def _node(data: np.ndarray, ctx: tuple) -> Tensor:
-    """A recorded op's result: requires grad and remembers `ctx = (op, parents, saved)`."""
+def _node(data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Tensor:
+    """A recorded op's result: requires grad and remembers its op, parents and saved values."""
     t = _new(Tensor)
     t.data = data
     t.grad = None
     t.requires_grad = True
     t.name = None
-    t._ctx = ctx
+    t._op = op
+    t._parents = parents
+    t._saved = saved
     t._hooks = None
     return t
 
@@ -284,7 +297,9 @@ def _const(data: np.ndarray) -> Tensor:
     t.grad = None
     t.requires_grad = False
     t.name = None
-    t._ctx = None
+    t._op = None
+    t._parents = ()
+    t._saved = ()
     t._hooks = None
     return t
 
