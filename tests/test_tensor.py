@@ -89,3 +89,13 @@ def test_manual_seed_makes_default_rng_reproducible():
     a = ad.default_rng().normal(size=3)
     ad.manual_seed(7)
     np.testing.assert_array_equal(a, ad.default_rng().normal(size=3))
+
+
+def test_the_core_import_is_light():
+    import subprocess
+    import sys
+
+    heavy = ["matplotlib", "tqdm", "scipy", "hypothesis", "graphviz"]
+    code = f"import sys, autodiff, nn; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
