@@ -19,6 +19,7 @@ from autodiff.graph import draw_graph, explain, save_graph
 from autodiff.ops import (
     abs,
     add,
+    astype,
     broadcast_to,
     clip,
     concatenate,
@@ -76,6 +77,7 @@ __all__ = [
     "__version__",
     "abs",
     "add",
+    "astype",
     "broadcast_to",
     "clip",
     "concatenate",

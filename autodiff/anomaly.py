@@ -1,8 +1,8 @@
 """`detect_anomaly()`: stop at the first NaN or infinity, naming the op and the user's line.
 
-Off, it costs nothing: while it is on, the op decorator's node constructor is swapped for one
-that checks each forward value and remembers where the node was created, and backward checks
-each gradient it computes.
+Off, it costs nothing: while some thread has it on, the op decorator's node constructor is
+swapped for one that, in those threads only, checks each forward value and remembers where the
+node was created; backward checks each gradient it computes in those threads.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 _lock = threading.Lock()
-_depth = 0
+_threads_on = 0  # how many threads are inside detect_anomaly: the checking constructor is installed
+
+
+class _Depth(threading.local):
+    value = 0
+
+
+_depth = _Depth()
 _sites: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _PACKAGES = tuple(
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep
@@ -26,7 +33,8 @@ _PACKAGES = tuple(
 
 
 def active() -> bool:
-    return _depth > 0
+    """True inside `detect_anomaly()` in the calling thread."""
+    return _depth.value > 0
 
 
 def _user_site() -> str:
@@ -42,6 +50,8 @@ def _finite(a: Any) -> bool:
 
 
 def _checked_node(data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Any:
+    if not _depth.value:  # another thread asked for the checks, not this one
+        return _plain_node(data, op, parents, saved)
     site = _user_site()
     if not _finite(data):
         raise FloatingPointError(
@@ -82,23 +92,26 @@ class detect_anomaly(ContextDecorator):
     """
 
     def __enter__(self) -> detect_anomaly:
-        global _depth
+        global _threads_on
         # NumPy's warnings for the same NaN or infinity would only repeat the error raised here.
         quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
         quiet.__enter__()
         self.__dict__.setdefault("_quiet", []).append(quiet)
-        with _lock:
-            _depth += 1
-            if _depth == 1:
+        _depth.value += 1
+        if _depth.value == 1:
+            with _lock:
+                _threads_on += 1
                 _op_module.__dict__["_node"] = _checked_node
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _depth
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                _op_module.__dict__["_node"] = _plain_node
+        global _threads_on
+        _depth.value -= 1
+        if _depth.value == 0:
+            with _lock:
+                _threads_on -= 1
+                if _threads_on == 0:
+                    _op_module.__dict__["_node"] = _plain_node
         self._quiet.pop().__exit__(*exc)
 
 

@@ -20,7 +20,7 @@ from autodiff import anomaly
 from autodiff.dtypes import to_array
 from autodiff.grad_mode import enable_grad
 from autodiff.op import unbroadcast
-from autodiff.ops.shape import where
+from autodiff.ops.shape import astype, where
 from autodiff.tensor import Tensor, _const
 
 
@@ -188,14 +188,16 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
             continue
         if create_graph:
             gp = vjps[i](g, t, parents, saved)
-            if guard and gp.shape == g.shape and not np.isfinite(gp.data).all():
+            if guard and node_op.elementwise and not np.isfinite(gp.data).all():
                 gp = where(g.data == 0, 0.0, gp)
             if gp.shape != p.data.shape:
                 gp = unbroadcast(gp, p.data.shape)
+            if gp.dtype != p.data.dtype:
+                gp = astype(gp, p.data.dtype)
         else:
             if guard:
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                    gp = _keep_zeros(g, vjps[i](g, *saved))
+                    gp = _keep_zeros(node_op, i, g, saved, vjps[i](g, *saved))
             else:
                 gp = vjps[i](g, *saved)
             if gp is g and p._op is None:
@@ -232,12 +234,18 @@ def read_only_gradients() -> Iterator[None]:
         _read_only_depth -= 1
 
 
-def _keep_zeros(g: np.ndarray, gp: np.ndarray) -> np.ndarray:
-    """Where δ_out is exactly 0 (a `where` did not select it), δ_in is 0 too, even if the local
-    derivative there is ∞ or NaN: the unselected branch of a `where` must not poison gradients."""
-    if gp.shape != g.shape or np.isfinite(gp).all():
+def _keep_zeros(node_op: Any, i: int, g: np.ndarray, saved: tuple, gp: np.ndarray) -> np.ndarray:
+    """Below a `where`, 0 · ∞ = 0: where δ_out is exactly 0 (not selected), δ_in gets nothing from
+    it, even if the local derivative there is ∞ or NaN, so the unselected branch of a `where`
+    cannot poison gradients. Elementwise ops zero δ_in where δ_out is 0; matmul recomputes with
+    its zero-safe VJP; any other op lets the NaN show."""
+    if np.isfinite(gp).all():
         return gp
-    return np.where(g == 0, 0, gp)
+    if node_op.elementwise:
+        return np.where(g == 0, 0, gp)
+    if node_op.zero_safe_vjps:
+        return node_op.zero_safe_vjps[i](g, *saved)
+    return gp
 
 
 def _accumulate(leaf: Tensor, g: Any) -> None:

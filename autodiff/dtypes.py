@@ -47,6 +47,9 @@ def to_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
         data = data.data
     if isinstance(data, np.ndarray):
         arr = data
+    elif isinstance(data, numbers.Real) and not isinstance(data, np.generic):
+        # A Python number (also 2**70 or a Fraction, which NumPy would make an object array).
+        arr = np.asarray(float(data) if not isinstance(data, (int, float)) or abs(data) > 2**62 else data)
     elif isinstance(data, (numbers.Real, np.bool_, list, tuple)):
         try:
             arr = np.asarray(data)

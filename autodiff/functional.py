@@ -86,7 +86,7 @@ def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
         out = f(*args)
         if not isinstance(out, Tensor):
             raise TypeError(f"jacobian: the function must return a Tensor, got {type(out).__name__}")
-        if not out.requires_grad:
+        if not out.requires_grad or out.size == 0:
             return Tensor(np.zeros(out.shape + x.shape, dtype=x.dtype))
         rows = []
         for k in range(out.size):

@@ -30,7 +30,7 @@ _asarray = np.asarray
 class Op:
     """A differentiable primitive: its name, its forward, its VJPs, and its rule in words."""
 
-    __slots__ = ("__weakref__", "forward", "graph_vjps", "name", "rule", "selects", "vjps")
+    __slots__ = ("__weakref__", "elementwise", "forward", "graph_vjps", "name", "rule", "selects", "vjps", "zero_safe_vjps")
 
     def __init__(self, name: str, forward: Callable[..., Any], rule: str) -> None:
         self.name = name
@@ -44,6 +44,11 @@ class Op:
         # True for ops whose VJP sends exact zeros to the inputs they did not select (where):
         # backward then keeps 0 · ∞ = 0 below them, so the unselected branch cannot leak NaN.
         self.selects = False
+        # Elementwise ops (output element i depends on input element i only): below a `where`,
+        # δ_in can be zeroed wherever δ_out is zero. Other ops may give `zero_safe_vjps` that
+        # compute δ_in with 0 · ∞ = 0 themselves (matmul); without them a NaN shows.
+        self.elementwise = False
+        self.zero_safe_vjps: Sequence[Callable[..., Any]] = ()
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -94,22 +99,25 @@ def op(
     *,
     name: str | None = None,
     variadic: bool = False,
+    elementwise: bool = False,
     shape_error: str = "cannot be broadcast together",
 ) -> Any:
     """Make `forward(*arrays, *static) -> (out, saved)` a recording op; register VJPs with `.vjp`.
 
     The forward's parameters without defaults are its tensor inputs (one sequence of them if
     `variadic`); those with defaults are static arguments such as `axis`. The first line of the
-    forward's docstring is the op's rule, shown by `explain`.
+    forward's docstring is the op's rule, shown by `explain`. `elementwise` marks ops whose
+    output element i depends on input element i alone (after broadcasting).
     """
     if forward is None:
-        return lambda f: op(f, name=name, variadic=variadic, shape_error=shape_error)
+        return lambda f: op(f, name=name, variadic=variadic, elementwise=elementwise, shape_error=shape_error)
     params = list(inspect.signature(forward).parameters.values())
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     tensors = [p for p in params if p.kind in positional and p.default is inspect.Parameter.empty]
     arity = 1 if variadic else len(tensors)
     static = len(params) > arity
     node_op = Op(name or forward.__name__, forward, (forward.__doc__ or "").strip().split("\n")[0])
+    node_op.elementwise = elementwise
     registry[node_op.name] = node_op
 
     if variadic:
@@ -131,12 +139,18 @@ def op(
         node_op.graph_vjps = _Each(fns[0]) if variadic else tuple(fns)
         return fns[0]
 
+    def zero_safe_vjp(*fns: Callable[..., Any]) -> Callable[..., Any]:
+        """Register VJPs that keep 0 · ∞ = 0, used below a `where` when the plain ones give NaN."""
+        node_op.zero_safe_vjps = tuple(fns)
+        return fns[0]
+
     apply.__name__ = apply.__qualname__ = node_op.name
     apply.__doc__ = forward.__doc__
     apply.__module__ = forward.__module__
     apply.op = node_op  # type: ignore[attr-defined]
     apply.vjp = vjp  # type: ignore[attr-defined]
     apply.graph_vjp = graph_vjp  # type: ignore[attr-defined]
+    apply.zero_safe_vjp = zero_safe_vjp  # type: ignore[attr-defined]
     return apply
 
 

@@ -17,12 +17,15 @@ from autodiff.tensor import Tensor
 
 #: Methods that take Hessian-vector products (`hessp`).
 HESSP_METHODS = {"newton-cg", "trust-ncg", "trust-krylov", "trust-constr"}
+#: Methods that need the whole Hessian (`hess`): built from one Hessian-vector product per column.
+HESS_METHODS = {"dogleg", "trust-exact"}
 
 
 def _params(params: Any) -> list[Tensor]:
     if hasattr(params, "parameters") and callable(params.parameters):
         params = params.parameters()
-    items = list(params) if isinstance(params, Iterable) else [params]
+    # A Tensor is iterable (over its rows), so it is checked first: it is one parameter.
+    items = [params] if isinstance(params, Tensor) or not isinstance(params, Iterable) else list(params)
     if not items:
         raise ValueError("minimize: params is empty; pass the Tensors to optimise")
     for p in items:
@@ -36,7 +39,9 @@ def minimize(loss_fn: Callable[[], Tensor], params: Any, method: str = "L-BFGS-B
 
     `params` is a list of Tensors or an `nn.Module`; keyword options go to
     `scipy.optimize.minimize` (`tol`, `options={"maxiter": ...}`, ...). Returns SciPy's
-    `OptimizeResult`; the parameters hold the optimum it found.
+    `OptimizeResult`; the parameters hold the optimum it found. Newton-CG and the trust-region
+    methods get exact Hessian-vector products; dogleg and trust-exact, which need the whole
+    Hessian, get it built one product per column (fine for small models).
 
     >>> import autodiff as ad
     >>> from autodiff.optimize import minimize
@@ -82,9 +87,16 @@ def minimize(loss_fn: Callable[[], Tensor], params: Any, method: str = "L-BFGS-B
             return np.zeros_like(v)
         return flat(grad(dot, ps))
 
+    def hess(x: np.ndarray) -> np.ndarray:
+        eye = np.eye(x.size)
+        H = np.stack([hessp(x, e) for e in eye], axis=1)
+        return (H + H.T) / 2  # symmetric up to rounding; the trust-region solvers expect it exactly
+
     kwargs = dict(options)
     if method.lower() in HESSP_METHODS:
         kwargs.setdefault("hessp", hessp)
+    elif method.lower() in HESS_METHODS:
+        kwargs.setdefault("hess", hess)
     try:
         result = scipy_minimize(fun, start, jac=True, method=method, **kwargs)
     except BaseException:

@@ -204,6 +204,10 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return abs(self)
 
+    def astype(self, dtype: Any) -> Tensor:
+        """This tensor in another floating-point dtype (differentiable; gradients come back in ours)."""
+        return astype(self, dtype)
+
     # ----------------------------------------------------------------- elementwise
     def exp(self) -> Tensor:
         return exp(self)
@@ -316,6 +320,7 @@ def as_tensor(x: Any) -> Tensor:
 from autodiff.ops import (  # noqa: E402
     abs,
     add,
+    astype,
     clip,
     cos,
     div,

@@ -55,6 +55,17 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def _check_grads(self) -> None:
+        """Every gradient must fit its parameter, checked before any parameter moves."""
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is not None and (not isinstance(g, np.ndarray) or g.shape != p.data.shape):
+                shape = getattr(g, "shape", type(g).__name__)
+                raise ValueError(
+                    f"{type(self).__name__}.step: parameter {i} of shape {p.data.shape} has a .grad of shape "
+                    f"{shape}; set .grad to an array of the parameter's shape (or None), nothing was updated"
+                )
+
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v}" for k, v in vars(self).items() if not k.startswith("_") and k != "params")
         return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
@@ -87,6 +98,7 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Update every parameter that has a gradient (one without is left alone)."""
+        self._check_grads()
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         for i, p in enumerate(self.params):
             g = p.grad
@@ -145,6 +157,7 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """Update every parameter that has a gradient; each keeps its own step count for the bias correction."""
+        self._check_grads()
         lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
         for i, p in enumerate(self.params):
             g = p.grad

@@ -215,6 +215,14 @@ def _np_scatter(g, shape, index, repeats):
     return out
 
 
+def astype_cases(dtype):
+    # To the same dtype, so the float32 and float64 runs each keep theirs; float32 ↔ float64 is
+    # tested on its own in test_ops.py.
+    return hnp.arrays(dtype, hnp.array_shapes(min_dims=0, max_dims=3, max_side=MAX_SIDE), elements=reals()).map(
+        lambda x: ([x], {"dtype": dtype})
+    )
+
+
 def _concat(*xs, axis):
     return ad.concatenate(list(xs), axis=axis)
 
@@ -286,6 +294,7 @@ ROWS = [
         method=_transpose_method),
     Row("getitem", ad.getitem, _np_getitem, getitem_cases, method=lambda x, index: x[index]),
     Row("broadcast_to", ad.broadcast_to, np.broadcast_to, broadcast_cases),
+    Row("astype", ad.astype, lambda x, dtype: x.astype(dtype), astype_cases, method=lambda x, dtype: x.astype(dtype)),
     Row("scatter", ad.scatter, _np_scatter, scatter_cases),
     Row("concatenate", _concat, lambda *xs, axis: np.concatenate(xs, axis=axis), join_cases(stack=False)),
     Row("stack", _stack, lambda *xs, axis: np.stack(xs, axis=axis), join_cases(stack=True)),

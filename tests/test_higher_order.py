@@ -273,3 +273,76 @@ def test_minimize_errors_leave_params_alone():
         minimize(lambda: w.sum(), [])
     with pytest.raises(TypeError, match="requires_grad"):
         minimize(lambda: w.sum(), [Tensor([1.0])])
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_where_over_a_matmul_keeps_zero_times_infinity_zero(k):
+    # Row 0 of A @ B is not selected; A's row 0 holds ∞, which only meets that row's zero δ.
+    rows = np.array([[False], [True]])
+    A = Tensor([[np.inf] + [1.0] * (k - 1), list(np.arange(2.0, 2.0 + k))], requires_grad=True)
+    B = Tensor(np.ones((k, 2)), requires_grad=True)
+    with np.errstate(all="ignore"):
+        ad.where(rows, A @ B, 0.0).sum().backward()
+    np.testing.assert_array_equal(B.grad, np.repeat(A.data[1][:, None], 2, axis=1))
+    np.testing.assert_array_equal(A.grad, [[0.0] * k, [2.0] * k])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [lambda x: x.max(), lambda x: (2**x).sum(), lambda x: ad.maximum(x, 1.5).sum(), lambda x: (x.tanh() * x).sum(),
+     lambda x: x.logsumexp(), lambda x: (x ** x).sum()],
+)
+def test_grad_of_grad_keeps_float32(f):
+    x = Tensor([1.0, 2.0, 3.0], dtype=np.float32, requires_grad=True)
+    (g,) = ad.grad(f(x), x, create_graph=True)
+    assert g.dtype == np.float32
+    (h,) = ad.grad(g.sum(), x) if g.requires_grad else (g,)
+    assert h.dtype == np.float32
+    assert hessian(f)(x).dtype == np.float32
+    assert hvp(f, x, np.ones(3, dtype=np.float32)).dtype == np.float32
+
+
+def test_jacobian_of_an_empty_output():
+    assert jacobian(lambda x: x[0:0])(np.ones(3)).shape == (0, 3)
+
+
+def test_minimize_takes_a_single_tensor():
+    pytest.importorskip("scipy")
+    from autodiff.optimize import minimize
+
+    w = Tensor([3.0, -2.0], requires_grad=True)
+    assert minimize(lambda: ((w - 1.0) ** 2).sum(), w).success
+    np.testing.assert_allclose(w.data, [1.0, 1.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["dogleg", "trust-exact"])
+def test_minimize_methods_that_need_the_whole_hessian(method):
+    pytest.importorskip("scipy")
+    from autodiff.optimize import minimize
+
+    w = Tensor([3.0, -2.0], requires_grad=True)
+    result = minimize(lambda: ((w - 1.0) ** 2).sum() + 0.01 * (w**4).sum(), [w], method=method)
+    assert result.success
+    np.testing.assert_allclose(w.data, [0.981113, 0.981113], atol=1e-4)
+
+
+def test_detect_anomaly_in_one_thread_does_not_check_another():
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+
+    def checker():
+        with ad.detect_anomaly():
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=checker)
+    t.start()
+    inside.wait(5)
+    try:
+        with np.errstate(all="ignore"):
+            y = Tensor([0.0, 1.0], requires_grad=True).log()  # fine here: this thread asked for no checks
+        assert np.isneginf(y.data[0])
+    finally:
+        release.set()
+        t.join()

@@ -229,3 +229,18 @@ def test_against_pytorch_when_available():
         opt.step()
         path.append(w.detach().numpy().copy())
     np.testing.assert_allclose(run(lambda p: nn.Adam(p, lr=0.05, weight_decay=0.1)), np.array(path), rtol=1e-10)
+
+
+@pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9), lambda ps: nn.Adam(ps, lr=0.1)])
+def test_a_gradient_of_the_wrong_shape_moves_no_parameter(make):
+    model = nn.Sequential(nn.Linear(2, 3, rng=np.random.default_rng(0)), nn.Linear(3, 1, rng=np.random.default_rng(1)))
+    params = list(model.parameters())
+    opt = make(params)
+    for p in params:
+        p.grad = np.ones_like(p.data)
+    params[-1].grad = np.ones(5)
+    before = [p.data.copy() for p in params]
+    with pytest.raises(ValueError, match=r"parameter 3 of shape \(1,\) has a .grad of shape \(5,\)"):
+        opt.step()
+    for p, b in zip(params, before):
+        np.testing.assert_array_equal(p.data, b)

@@ -143,3 +143,31 @@ def test_mixed_float_dtypes_promote_and_grads_keep_each_dtype():
     assert y.dtype == np.float64
     y.sum().backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_astype_between_float32_and_float64_both_ways():
+    x = ad.Tensor([1.5, -2.0], dtype=np.float32, requires_grad=True)
+    y = x.astype(np.float64)
+    assert y.dtype == np.float64
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float32 and np.array_equal(x.grad, [3.0, -4.0])
+    with pytest.raises(TypeError, match="floating-point"):
+        x.astype(np.int32)
+
+
+def test_python_integers_too_big_for_int64_and_fractions_become_floats():
+    from fractions import Fraction
+
+    assert ad.Tensor(2**70).item() == float(2**70)
+    assert ad.Tensor(Fraction(1, 4)).item() == 0.25
+    assert (ad.Tensor([1.0]) * 2**70).item() == float(2**70)
+    assert ad.Tensor(np.float32(2.0)).dtype == np.float32
+
+
+def test_pow_slopes_at_base_zero_are_zero_not_nan():
+    x = ad.Tensor([0.0, 2.0], requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+    b = ad.Tensor(2.0, requires_grad=True)
+    (ad.Tensor([0.0, 2.0]) ** b).sum().backward()
+    assert b.grad == pytest.approx(4 * np.log(2))

@@ -7,6 +7,8 @@ grad), where `xs` holds the input Tensors and None for a constant, whose value i
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from autodiff.op import op
@@ -17,7 +19,7 @@ def operand(xs, saved, i):
     return saved[i] if xs[i] is None else xs[i]
 
 
-@op
+@op(elementwise=True)
 def add(a, b):
     """z = a + b;  δ_a = δ_b = δ_z"""
     return a + b, ()
@@ -27,7 +29,7 @@ add.vjp(lambda g: g, lambda g: g)
 add.graph_vjp(lambda g, z, xs, saved: g, lambda g, z, xs, saved: g)
 
 
-@op
+@op(elementwise=True)
 def sub(a, b):
     """z = a − b;  δ_a = δ_z,  δ_b = −δ_z"""
     return a - b, ()
@@ -37,7 +39,7 @@ sub.vjp(lambda g: g, lambda g: -g)
 sub.graph_vjp(lambda g, z, xs, saved: g, lambda g, z, xs, saved: -g)
 
 
-@op
+@op(elementwise=True)
 def mul(a, b):
     """z = a ⊙ b;  δ_a = δ_z ⊙ b,  δ_b = δ_z ⊙ a"""
     return a * b, (a, b)
@@ -50,7 +52,7 @@ mul.graph_vjp(
 )
 
 
-@op
+@op(elementwise=True)
 def div(a, b):
     """z = a / b;  δ_a = δ_z / b,  δ_b = −δ_z ⊙ z / b"""
     out = a / b
@@ -64,39 +66,66 @@ div.graph_vjp(
 )
 
 
-@op
+@op(elementwise=True)
 def pow(a, b):
     """z = a^b;  δ_a = δ_z ⊙ b a^(b−1),  δ_b = δ_z ⊙ z ln a"""
     out = a**b
     return out, (a, b, out)
 
 
+def _log_of(a):
+    """ln a for the exponent's VJP; a Python float stays a Python float, so float32 stays float32."""
+    from autodiff.ops.elementwise import log
+
+    if isinstance(a, (int, float)):
+        return math.log(a) if a > 0 else math.nan
+    return log(a) if not isinstance(a, np.ndarray) else np.log(a)
+
+
+def _flat_power(a, b):
+    """Where a = 0 and b = 0: a⁰ is constant, so its slope is 0, not b a^(b−1) = 0 · ∞."""
+    return np.equal(a, 0) & np.equal(b, 0)
+
+
 def _pow_a(g, a, b, out):
-    return g * b * a ** (b - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = g * b * a ** (b - 1)
+    flat = _flat_power(a, b)
+    return np.where(flat, 0, d) if np.any(flat) else d
 
 
 def _pow_b(g, a, b, out):
-    return g * out * np.log(a)
+    # At a = 0 with b > 0, aᵇ = 0 for every b near: the slope is 0, not 0 · ln 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = g * out * _log_of(a)
+    at_zero = np.equal(a, 0) & np.greater(b, 0)
+    return np.where(at_zero, 0, d) if np.any(at_zero) else d
 
 
 pow.vjp(_pow_a, _pow_b)
 
 
 def _pow_a_graph(g, z, xs, saved):
+    from autodiff.ops.shape import where
+
     a, b = operand(xs, saved, 0), operand(xs, saved, 1)
-    return g * b * a ** (b - 1)
+    d = g * b * a ** (b - 1)
+    flat = _flat_power(saved[0], saved[1])
+    return where(flat, 0.0, d) if np.any(flat) else d
 
 
 def _pow_b_graph(g, z, xs, saved):
-    from autodiff.ops.elementwise import log
+    from autodiff.ops.shape import where
 
-    return g * z * log(operand(xs, saved, 0))
+    d = g * z * _log_of(operand(xs, saved, 0))
+    at_zero = np.equal(saved[0], 0) & np.greater(saved[1], 0)
+    return where(at_zero, 0.0, d) if np.any(at_zero) else d
 
 
 pow.graph_vjp(_pow_a_graph, _pow_b_graph)
 
 
-@op
+@op(elementwise=True)
 def neg(x):
     """z = −x;  δ_x = −δ_z"""
     return -x, ()
@@ -153,6 +182,23 @@ def _matmul_b(g, a, b):
 
 
 matmul.vjp(_matmul_a, _matmul_b)
+
+
+# Below a `where`: a column of b (row of a) that only meets zero δ contributes nothing, even if
+# it holds ∞ (0 · ∞ = 0); zero it before the product instead of letting NaN through.
+def _matmul_a_zero_safe(g, a, b):
+    if a.ndim >= 2 and b.ndim >= 2:
+        b = np.where((g == 0).all(axis=-2, keepdims=True), 0, b)
+    return _matmul_a(g, a, b)
+
+
+def _matmul_b_zero_safe(g, a, b):
+    if a.ndim >= 2 and b.ndim >= 2:
+        a = np.where((g == 0).all(axis=-1, keepdims=True), 0, a)
+    return _matmul_b(g, a, b)
+
+
+matmul.zero_safe_vjp(_matmul_a_zero_safe, _matmul_b_zero_safe)
 matmul.graph_vjp(
     lambda g, z, xs, saved: _matmul_a(g, operand(xs, saved, 0), operand(xs, saved, 1)),
     lambda g, z, xs, saved: _matmul_b(g, operand(xs, saved, 0), operand(xs, saved, 1)),

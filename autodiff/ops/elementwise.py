@@ -11,7 +11,7 @@ from autodiff.op import op
 _SMALL = 4096
 
 
-@op
+@op(elementwise=True)
 def exp(x):
     """z = eˣ;  δ_x = δ_z ⊙ z"""
     out = np.exp(x)
@@ -22,7 +22,7 @@ exp.vjp(lambda g, out: g * out)
 exp.graph_vjp(lambda g, z, xs, saved: g * z)
 
 
-@op
+@op(elementwise=True)
 def log(x):
     """z = ln x;  δ_x = δ_z / x"""
     return np.log(x), (x,)
@@ -32,7 +32,7 @@ log.vjp(lambda g, x: g / x)
 log.graph_vjp(lambda g, z, xs, saved: g / xs[0])
 
 
-@op
+@op(elementwise=True)
 def sqrt(x):
     """z = √x;  δ_x = δ_z / (2z)"""
     out = np.sqrt(x)
@@ -43,7 +43,7 @@ sqrt.vjp(lambda g, out: g / (2 * out))
 sqrt.graph_vjp(lambda g, z, xs, saved: g / (2 * z))
 
 
-@op
+@op(elementwise=True)
 def abs(x):
     """z = |x|;  δ_x = δ_z ⊙ sign(x)  (0 at x = 0)"""
     return np.abs(x), (x,)
@@ -53,7 +53,7 @@ abs.vjp(lambda g, x: g * np.sign(x))
 abs.graph_vjp(lambda g, z, xs, saved: g * np.sign(saved[0]))
 
 
-@op
+@op(elementwise=True)
 def tanh(x):
     """z = tanh(x);  δ_x = δ_z ⊙ (1 − z²)"""
     out = np.tanh(x)
@@ -73,7 +73,7 @@ def _tanh(g, out):
 tanh.graph_vjp(lambda g, z, xs, saved: g * (1 - z * z))
 
 
-@op
+@op(elementwise=True)
 def sigmoid(x):
     """z = σ(x) = 1 / (1 + e⁻ˣ);  δ_x = δ_z ⊙ z (1 − z)"""
     # e^{-|x|} never overflows; pick the form that does not cancel for each sign of x.
@@ -95,7 +95,7 @@ def _sigmoid(g, out):
 sigmoid.graph_vjp(lambda g, z, xs, saved: g * z * (1 - z))
 
 
-@op
+@op(elementwise=True)
 def relu(x):
     """z = max(x, 0);  δ_x = δ_z ⊙ [x > 0]"""
     return np.maximum(x, 0), (x,)
@@ -105,7 +105,7 @@ relu.vjp(lambda g, x: g * (x > 0))
 relu.graph_vjp(lambda g, z, xs, saved: g * (saved[0] > 0))
 
 
-@op
+@op(elementwise=True)
 def sin(x):
     """z = sin x;  δ_x = δ_z ⊙ cos x"""
     return np.sin(x), (x,)
@@ -115,7 +115,7 @@ sin.vjp(lambda g, x: g * np.cos(x))
 sin.graph_vjp(lambda g, z, xs, saved: g * cos(xs[0]))
 
 
-@op
+@op(elementwise=True)
 def cos(x):
     """z = cos x;  δ_x = −δ_z ⊙ sin x"""
     return np.cos(x), (x,)
@@ -125,7 +125,7 @@ cos.vjp(lambda g, x: -g * np.sin(x))
 cos.graph_vjp(lambda g, z, xs, saved: -g * sin(xs[0]))
 
 
-@op
+@op(elementwise=True)
 def clip(x, lo=None, hi=None):
     """z = min(max(x, lo), hi);  δ_x = δ_z ⊙ [lo ≤ x ≤ hi]"""
     if lo is None and hi is None:
@@ -148,7 +148,7 @@ clip.vjp(lambda g, x, lo, hi: g * _inside(x, lo, hi))
 clip.graph_vjp(lambda g, z, xs, saved: g * _inside(*saved))
 
 
-@op
+@op(elementwise=True)
 def maximum(a, b):
     """z = max(a, b);  δ_a = δ_z ⊙ [a > b],  δ_b = δ_z ⊙ [b > a]; a tie splits δ_z in halves"""
     return np.maximum(a, b), (a, b)
@@ -156,14 +156,14 @@ def maximum(a, b):
 
 def _share(g, winner, other):
     # Ties split the gradient equally: what central differences measure at a tie.
-    return g * ((winner > other) + 0.5 * (winner == other))
+    return g * np.asarray((winner > other) + 0.5 * (winner == other), dtype=g.dtype)
 
 
 maximum.vjp(lambda g, a, b: _share(g, a, b), lambda g, a, b: _share(g, b, a))
 maximum.graph_vjp(lambda g, z, xs, saved: _share(g, *saved), lambda g, z, xs, saved: _share(g, *saved[::-1]))
 
 
-@op
+@op(elementwise=True)
 def minimum(a, b):
     """z = min(a, b);  δ_a = δ_z ⊙ [a < b],  δ_b = δ_z ⊙ [b < a]; a tie splits δ_z in halves"""
     return np.minimum(a, b), (a, b)

@@ -66,7 +66,7 @@ def _extreme(x, axis, keepdims, name, reduce):
 def _share(x, outk, axes):
     # Ties share δ equally, which is what central differences measure at a tie.
     hit = x == outk
-    return hit / hit.sum(axis=axes, keepdims=True)
+    return (hit / hit.sum(axis=axes, keepdims=True)).astype(x.dtype, copy=False)
 
 
 def _extreme_vjp(g, x, outk, axes, keepdims):

@@ -55,6 +55,18 @@ transpose.graph_vjp(lambda g, z, xs, saved: g.transpose(*saved[0]))
 
 
 @op
+def astype(x, dtype=None):
+    """z = x in another floating-point dtype;  δ_x = δ_z in x's dtype"""
+    from autodiff.dtypes import float_dtype
+
+    return x.astype(float_dtype(dtype), copy=False), (x.dtype,)
+
+
+astype.vjp(lambda g, dtype: g.astype(dtype, copy=False))
+astype.graph_vjp(lambda g, z, xs, saved: astype(g, saved[0]))
+
+
+@op
 def broadcast_to(x, shape=()):
     """z = x repeated to `shape` by broadcasting;  δ_x = δ_z summed over the repeats"""
     shape = _shape_arg((shape,) if isinstance(shape, (int, np.integer)) else shape, "broadcast_to")
@@ -160,7 +172,7 @@ stack.vjp(lambda i, g, axis: np.take(g, i, axis=axis))
 stack.graph_vjp(lambda i, g, z, xs, saved: g[(slice(None),) * saved[0] + (i,)])
 
 
-@op(name="where")
+@op(name="where", elementwise=True)
 def _where(a, b, cond=None):
     """z = a where cond else b;  δ_a = δ_z where cond (0 elsewhere), δ_b = δ_z where not cond"""
     return np.where(cond, a, b), (cond,)
