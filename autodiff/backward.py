@@ -104,7 +104,9 @@ def _run(
     selected: set[Tensor] = set()  # tensors whose gradient holds a `where`'s structural zeros
     check = anomaly.active() or _read_only_depth > 0
     leaves: list[tuple[Tensor, Any]] = []  # written only once the whole walk has succeeded
-    _pause_gc()
+    pause = len(counts) >= _GC_PAUSE_NODES
+    if pause:
+        _pause_gc()
     try:
         while ready:
             t = ready.pop()
@@ -142,7 +144,8 @@ def _run(
                 if c == 0:
                     ready.append(p)
     finally:
-        _resume_gc()
+        if pause:
+            _resume_gc()
     # A failed walk (a hook's bad gradient, an anomaly) has raised before any .grad changed.
     for leaf, g in leaves:
         _accumulate(leaf, g)
@@ -150,7 +153,9 @@ def _run(
 
 # The walk makes no reference cycles, so the cyclic GC has nothing to find in it; pausing it saves
 # the collections that the walk's many small allocations would trigger. Counted under a lock, so
-# concurrent backward calls cannot leave the collector switched off.
+# concurrent backward calls cannot leave the collector switched off. A small graph allocates too
+# little to trigger a collection (CPython's first threshold is 700), so it is not worth the lock.
+_GC_PAUSE_NODES = 128
 _gc_lock = threading.Lock()
 _gc_pauses = 0
 _gc_resume = False

@@ -234,22 +234,42 @@ def _nary(node_op: Op, arity: int) -> Callable[..., Tensor]:
 
     def apply(*args: Any, **kwargs: Any) -> Tensor:
         inputs = args[:arity]
-        dtype = next((t.data.dtype for t in inputs if isinstance(t, Tensor)), None)
-        if dtype is None:
-            inputs = [_as_tensor(t) for t in inputs]
-        parents = tuple(t if isinstance(t, Tensor) else None for t in inputs)
-        arrays = [t.data if isinstance(t, Tensor) else _operand(t, dtype) for t in inputs]
+        # The common case in one pass, without generators: every tensor input is a Tensor.
+        arrays = []
+        needs_grad = False
+        for t in inputs:
+            if type(t) is not Tensor and not isinstance(t, Tensor):
+                parents, arrays = _mixed_inputs(inputs)
+                needs_grad = any(p is not None and p.requires_grad for p in parents)
+                break
+            arrays.append(t.data)
+            if t.requires_grad:
+                needs_grad = True
+        else:
+            parents = inputs
         try:
             out, saved = forward(*arrays, *args[arity:], **kwargs)
         except ValueError as e:
             shapes = " and ".join(str(np.shape(x)) for x in arrays)
             raise ValueError(f"{name}: shapes {shapes}: {e}") from None
-        out = _result(out)
-        if state.enabled and any(t is not None and t.requires_grad for t in parents):
+        if type(out) is not _ndarray:
+            out = _asarray(out)
+        if needs_grad and state.enabled:
             return _node(out, node_op, parents, saved)
         return _const(out)
 
     return apply
+
+
+def _mixed_inputs(inputs: Sequence[Any]) -> tuple[tuple[Tensor | None, ...], list[Any]]:
+    """(parents, arrays) when some inputs are not Tensors: those become constants (parent None)
+    of the first Tensor's dtype; with no Tensor at all, every input becomes a constant Tensor."""
+    dtype = next((t.data.dtype for t in inputs if isinstance(t, Tensor)), None)
+    if dtype is None:
+        inputs = [_as_tensor(t) for t in inputs]
+    parents = tuple(t if isinstance(t, Tensor) else None for t in inputs)
+    arrays = [t.data if isinstance(t, Tensor) else _operand(t, dtype) for t in inputs]
+    return parents, arrays
 
 
 def _variadic(node_op: Op) -> Callable[..., Tensor]:

@@ -127,37 +127,26 @@ def _cross_entropy(logits, target=None, reduction="mean"):
     p = np.exp(z)
     s = p.sum(axis=-1, keepdims=True)
     p /= s
-    if logits.ndim == 1:
-        losses = np.log(s[0]) - z[target]
-    else:
-        rows = np.arange(len(target))
-        losses = np.log(s[:, 0]) - z[rows, target]
+    # Where each target logit sits: index `picked` picks z_{n, t_n} (and onehot's ones).
+    picked = target if logits.ndim == 1 else (np.arange(len(target)), target)
+    losses = np.log(s[..., 0]) - z[picked]
     out, scale = _reduce(np.asarray(losses), reduction)
-    return out, (p, target, scale, reduction)
+    return out, (p, picked, scale, reduction)
 
 
 @_cross_entropy.vjp
-def _(g, p, target, scale, reduction):
+def _(g, p, picked, scale, reduction):
     s = _scaled(g, scale, reduction)
-    if reduction == "none" and p.ndim == 2:
-        s = s[:, None]
-    d = p * s  # a fresh array: p is saved and must stay intact for a second backward
-    if p.ndim == 1:
-        d[target] -= s
-    else:
-        rows = np.arange(len(target))
-        d[rows, target] -= s if np.ndim(s) == 0 else s[:, 0]
+    d = p * (s[:, None] if reduction == "none" and p.ndim == 2 else s)  # fresh: p stays intact for a second backward
+    d[picked] -= s
     return d
 
 
 @_cross_entropy.graph_vjp
 def _(g, z, xs, saved):
-    p, target, scale, reduction = saved
+    p, picked, scale, reduction = saved
     onehot = np.zeros_like(p)
-    if p.ndim == 1:
-        onehot[target] = 1
-    else:
-        onehot[np.arange(len(target)), target] = 1
+    onehot[picked] = 1
     s = g * scale
     if reduction == "none" and p.ndim == 2:
         s = s.reshape(-1, 1)

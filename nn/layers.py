@@ -20,7 +20,7 @@ from nn.parameter import Parameter
 def _linear(x, weight, bias):
     """a = x Wᵀ + b, a_j = Σ_i w_ji x_i + b_j;  δ_x = δ_a W,  ∂E/∂w_ji = Σ_n δ_nj x_ni,  ∂E/∂b_j = Σ_n δ_nj"""
     out = x @ weight.T
-    if out.dtype == np.result_type(out, bias) and out.ndim:
+    if out.ndim and (out.dtype is getattr(bias, "dtype", None) or out.dtype == np.result_type(out, bias)):
         out += bias  # out is ours: add in place rather than allocate another activation
     else:
         out = out + bias
@@ -41,6 +41,8 @@ def _linear_weight(g, x, weight):
 
 
 def _linear_bias(g, x, weight):
+    if g.ndim == 2:
+        return g.sum(axis=0)
     return g if g.ndim == 1 else g.sum(axis=tuple(range(g.ndim - 1)))
 
 
@@ -102,11 +104,14 @@ class Linear(Module):
         self.bias = Parameter(rng.uniform(-bound, bound, out_features), dtype=dtype) if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        if not isinstance(x, Tensor):
+        if type(x) is not Tensor and not isinstance(x, Tensor):
             x = np.asarray(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            shape = x.shape
+        else:
+            shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
             raise ValueError(
-                f"{self!r}: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features "
+                f"{self!r}: input of shape {shape} has {shape[-1] if shape else 0} features "
                 f"(its last dimension), the layer expects {self.in_features}"
             )
         if self.bias is None:

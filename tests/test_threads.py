@@ -12,6 +12,7 @@ import pytest
 import autodiff as ad
 import nn
 from autodiff import Tensor
+from autodiff import backward as backward_module
 
 
 def make_run(dataset: str, seed: int):
@@ -112,8 +113,11 @@ def test_concurrent_backward_leaves_the_garbage_collector_enabled():
 
     def work():
         x = Tensor(np.ones(2), requires_grad=True)
-        for _ in range(20000):
-            (x * 2).sum().backward()
+        for _ in range(400):
+            y = x
+            for _ in range(backward_module._GC_PAUSE_NODES):  # big enough for backward to pause the GC
+                y = y * 1.0
+            y.sum().backward()
 
     try:
         for _ in range(4):
