@@ -1,18 +1,24 @@
 """Optimizers with torch.optim's exact update rules: SGD (momentum, Nesterov, weight decay) and Adam.
 
 The optimizer is the one writer of parameters: it updates `p.data` in place, outside the graph,
-through state buffers allocated once, so a training step allocates nothing here.
+through state buffers allocated once, so a training step allocates nothing here. A large
+parameter is updated in blocks of at most 256 KB through a block-sized scratch buffer, which stays
+in cache from one block to the next (a scratch as large as the parameter would be written back to
+memory and read again: measured 2 % of an MNIST-sized step).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from autodiff import Tensor
+
+#: Largest block of a parameter updated at once: small enough for its scratch to stay in L2 cache.
+_BLOCK_BYTES = 256 * 1024
 
 
 def _hyper(value: Any, name: str, owner: str, upper: float | None = None) -> float:
@@ -44,8 +50,32 @@ class Optimizer:
         if not unique:
             raise ValueError(f"{owner}: got an empty parameter list; pass model.parameters() of a model that has parameters")
         self.params: list[Tensor] = list(unique.values())
-        # One scratch buffer per parameter, reused every step for intermediate results.
-        self._scratch = [np.empty_like(p.data) for p in self.params]
+        # A scratch buffer per parameter for intermediate results, reused every step: the
+        # parameter's shape if it fits in one block, else one flat block.
+        self._scratch = [self._block_buffer(p.data) for p in self.params]
+
+    @staticmethod
+    def _block_buffer(w: np.ndarray) -> np.ndarray:
+        n = _BLOCK_BYTES // w.itemsize
+        return np.empty_like(w) if w.size <= n else np.empty(n, w.dtype)
+
+    def _apply(self, i: int, update: Callable[..., None], w: np.ndarray, *arrays: np.ndarray | None) -> None:
+        """`update(i, w, *arrays, scratch)` on parameter i: at once if it fits in one block, else
+        on flat views of ≤ 256 KB blocks (None stays None), the scratch cut to fit. Writing into
+        the views writes the parameter and its state."""
+        s = self._scratch[i]
+        if s.shape == w.shape:
+            update(i, w, *arrays, s)
+            return
+        whole = (w, *arrays)
+        if not all(a is None or a.flags.c_contiguous for a in whole):  # flat views need C order
+            update(i, *whole, np.empty_like(w))
+            return
+        flat = [None if a is None else a.reshape(-1) for a in whole]
+        n, size = s.size, w.size
+        for start in range(0, size, n):
+            stop = min(start + n, size)
+            update(i, *(None if a is None else a[start:stop] for a in flat), s[: stop - start])
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (`.grad = None`), ready for the next backward."""
@@ -94,37 +124,43 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         super().__init__(params)
         self._velocity = [np.zeros_like(p.data) for p in self.params] if self.momentum else None
-        self._scratch2 = [np.empty_like(p.data) for p in self.params] if self.nesterov and self.weight_decay else None
+        self._scratch2 = [self._block_buffer(p.data) for p in self.params] if self.nesterov and self.weight_decay else None
 
     def step(self) -> None:
         """Update every parameter that has a gradient (one without is left alone)."""
         self._check_grads()
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        velocity, scratch, update = self._velocity, self._scratch, self._update
         for i, p in enumerate(self.params):
             g = p.grad
             if g is None:
                 continue
             w = p.data
-            s = self._scratch[i]
-            d = g
-            if wd:
-                np.multiply(w, wd, out=s)
-                s += g
-                d = s
-            if mu:
-                v = self._velocity[i]
-                # v starts at 0, so the first step gives v = g, as torch's clone of the first gradient
-                v *= mu
-                v += d
-                if self.nesterov:
-                    t = self._scratch2[i] if d is s else s
-                    np.multiply(v, mu, out=t)
-                    t += d
-                    d = t
-                else:
-                    d = v
-            np.multiply(d, lr, out=s)
-            w -= s
+            v = None if velocity is None else velocity[i]
+            if scratch[i].shape == w.shape:  # one block: the common case, without `_apply`'s generality
+                update(i, w, g, v, scratch[i])
+            else:
+                self._apply(i, update, w, g, v)
+
+    def _update(self, i: int, w: np.ndarray, g: np.ndarray, v: np.ndarray | None, s: np.ndarray) -> None:
+        d = g
+        if self.weight_decay:  # g + λw
+            np.multiply(w, self.weight_decay, out=s)
+            s += g
+            d = s
+        if v is not None:
+            mu = self.momentum
+            # v starts at 0, so the first step gives v = g, as torch's clone of the first gradient
+            v *= mu
+            v += d
+            if self.nesterov:
+                t = s if d is not s else _fit(self._scratch2[i], s)
+                np.multiply(v, mu, out=t)
+                t += d
+                d = t
+            else:
+                d = v
+        np.multiply(d, self.lr, out=s)
+        w -= s
 
 
 class Adam(Optimizer):
@@ -152,35 +188,43 @@ class Adam(Optimizer):
         super().__init__(params)
         self._m = [np.zeros_like(p.data) for p in self.params]
         self._v = [np.zeros_like(p.data) for p in self.params]
-        self._decayed = [np.empty_like(p.data) for p in self.params] if self.weight_decay else None
+        self._decayed = [self._block_buffer(p.data) for p in self.params] if self.weight_decay else None
         self._steps = [0] * len(self.params)
 
     def step(self) -> None:
         """Update every parameter that has a gradient; each keeps its own step count for the bias correction."""
         self._check_grads()
-        lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
         for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            w, m, v, s = p.data, self._m[i], self._v[i], self._scratch[i]
-            self._steps[i] = k = self._steps[i] + 1
-            if wd:
-                d = self._decayed[i]
-                np.multiply(w, wd, out=d)
-                d += g
-                g = d
-            m *= b1
-            np.multiply(g, 1 - b1, out=s)
-            m += s
-            v *= b2
-            np.multiply(g, g, out=s)
-            s *= 1 - b2
-            v += s
-            step_size = lr / (1 - b1**k)
-            np.sqrt(v, out=s)
-            s /= math.sqrt(1 - b2**k)
-            s += eps
-            np.divide(m, s, out=s)
-            s *= step_size
-            w -= s
+            if p.grad is not None:
+                self._steps[i] += 1
+                self._apply(i, self._update, p.data, p.grad, self._m[i], self._v[i])
+
+    def _update(self, i: int, w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, s: np.ndarray) -> None:
+        lr, (b1, b2), eps, wd, k = self.lr, self.betas, self.eps, self.weight_decay, self._steps[i]
+        if wd:  # g + λw
+            d = _fit(self._decayed[i], s)
+            np.multiply(w, wd, out=d)
+            d += g
+            g = d
+        m *= b1
+        np.multiply(g, 1 - b1, out=s)
+        m += s
+        v *= b2
+        np.multiply(g, g, out=s)
+        s *= 1 - b2
+        v += s
+        np.sqrt(v, out=s)
+        s /= math.sqrt(1 - b2**k)
+        s += eps
+        np.divide(m, s, out=s)
+        s *= lr / (1 - b1**k)
+        w -= s
+
+
+def _fit(buf: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """A second scratch shaped like `s`: `buf` itself, its front if both are flat blocks, or a new array."""
+    if buf.shape == s.shape:
+        return buf
+    if buf.ndim == s.ndim == 1 and buf.size >= s.size:
+        return buf[: s.size]
+    return np.empty_like(s)

@@ -36,11 +36,11 @@ def run(make_opt, steps=STEPS, dtype=np.float64):
     return np.array(path)
 
 
-def sgd_reference(lr, momentum=0.0, weight_decay=0.0, nesterov=False):
-    """torch.optim.SGD's documented algorithm (dampening 0), by hand."""
-    w, buf, path = W0.copy(), None, []
-    for _ in range(STEPS):
-        g = loss_and_grad(w)[1]
+def sgd_reference(lr, momentum=0.0, weight_decay=0.0, nesterov=False, w0=W0, grad=lambda w, k: loss_and_grad(w)[1]):
+    """torch.optim.SGD's documented algorithm (dampening 0), by hand; `grad(w, k)` is step k's gradient."""
+    w, buf, path = w0.copy(), None, []
+    for k in range(STEPS):
+        g = grad(w, k)
         if weight_decay:
             g = g + weight_decay * w
         if momentum:
@@ -51,12 +51,12 @@ def sgd_reference(lr, momentum=0.0, weight_decay=0.0, nesterov=False):
     return np.array(path)
 
 
-def adam_reference(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    """torch.optim.Adam's documented algorithm, by hand, with bias correction."""
-    (b1, b2), w, path = betas, W0.copy(), []
+def adam_reference(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, w0=W0, grad=lambda w, k: loss_and_grad(w)[1]):
+    """torch.optim.Adam's documented algorithm, by hand, with bias correction; `grad(w, k)` is step k's gradient."""
+    (b1, b2), w, path = betas, w0.copy(), []
     m, v = np.zeros_like(w), np.zeros_like(w)
     for k in range(1, STEPS + 1):
-        g = loss_and_grad(w)[1]
+        g = grad(w, k - 1)
         if weight_decay:
             g = g + weight_decay * w
         m = b1 * m + (1 - b1) * g
@@ -101,6 +101,39 @@ def test_sgd_follows_torchs_update_rule(kw):
 )
 def test_adam_follows_torchs_update_rule_with_bias_correction(kw):
     np.testing.assert_allclose(run(lambda p: nn.Adam(p, **kw)), adam_reference(**kw), rtol=1e-12, atol=1e-14)
+
+
+# A parameter above 256 KB is updated in blocks through a small scratch buffer: 300 × 150 float64
+# is 360 KB, one full block and a partial one. Its transpose is not C-contiguous (updated whole).
+BIG_W0 = RNG.normal(size=(300, 150))
+BIG_GRADS = RNG.normal(size=(STEPS, 300, 150))
+
+
+@pytest.mark.parametrize("layout", ["C", "transposed"])
+@pytest.mark.parametrize(
+    "make, reference, kw",
+    [
+        (nn.SGD, sgd_reference, {"lr": 0.1}),
+        (nn.SGD, sgd_reference, {"lr": 0.05, "momentum": 0.9}),
+        (nn.SGD, sgd_reference, {"lr": 0.05, "momentum": 0.8, "weight_decay": 0.1, "nesterov": True}),
+        (nn.SGD, sgd_reference, {"lr": 0.1, "weight_decay": 0.3}),
+        (nn.Adam, adam_reference, {"lr": 0.01}),
+        (nn.Adam, adam_reference, {"lr": 0.05, "weight_decay": 0.2}),
+    ],
+)
+def test_a_large_parameter_follows_the_same_rule(make, reference, kw, layout):
+    w0, grads = (BIG_W0, BIG_GRADS) if layout == "C" else (BIG_W0.T, BIG_GRADS.transpose(0, 2, 1))
+    w = nn.Parameter(w0)
+    if layout != "C":
+        w.data = np.array(w0, order="F")  # a copy whose array is not C-contiguous
+    assert w.data.nbytes > 256 * 1024 and w.data.flags.c_contiguous == (layout == "C")
+    opt = make([w], **kw)
+    path = []
+    for k in range(STEPS):
+        w.grad = grads[k].copy()
+        opt.step()
+        path.append(w.data.copy())
+    np.testing.assert_allclose(np.array(path), reference(**kw, w0=w0, grad=lambda _, k: grads[k]), rtol=1e-12, atol=1e-14)
 
 
 def test_adams_first_step_moves_every_weight_by_lr():
