@@ -35,7 +35,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--markdown", nargs="?", const="-", default=None, metavar="PATH",
                     help="also write the tables as Markdown to PATH (or stdout)")
     ap.add_argument("--ours-model", choices=["tensors", "nn"], default=None,
-                    help="build W1–W3 from plain Tensors (default) or from the nn package")
+                    help="build W1–W3 from the nn package (default: impl_ours.MODEL, \"nn\") or from plain Tensors")
     ap.add_argument("--losses", choices=["auto", "composed"], default="auto",
                     help="our W1–W3 losses: nn.functional's fused ones when available (auto) or composed from ops")
     ap.add_argument("--keep-openblas-env", action="store_true",

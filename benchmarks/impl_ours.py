@@ -1,9 +1,9 @@
 """Our engine: the same workloads written with autodiff Tensors and ops.
 
-W1–W3 are built by `build_tensors` (plain Tensors, `x @ W.T + b`, a manual SGD update) until the
-`nn` package lands; `MODEL = "nn"` (one line, or `--ours-model nn`) builds them from `nn.Linear`,
-`nn.Sequential` and `nn.SGD` instead. The losses come from `nn.functional` when it has them
-(fused, one graph node each) and are otherwise composed from ops.
+W1–W3 are built from `nn.Linear`, `nn.Sequential` and `nn.SGD` as a user writes them (`MODEL =
+"nn"`); `--ours-model tensors` builds them from plain Tensors instead (`x @ W.T + b`, a manual SGD
+update). The losses come from `nn.functional` (fused, one graph node each) unless `--losses
+composed` asks for them composed from ops.
 """
 
 from __future__ import annotations
