@@ -33,7 +33,7 @@ lint: install
 docs: install
 	$(VENV)/bin/mkdocs build --strict
 
-bench: install
+bench: install $(VENV)/.installed-bench
 	$(PY) -m benchmarks
 
 install: $(VENV)/.installed
@@ -46,6 +46,11 @@ $(VENV)/bin/python:
 $(VENV)/.installed: $(VENV)/bin/python setup.cfg pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	touch $@
+
+# The benchmark's helpers: threadpoolctl names and pins the BLAS, pyinstrument profiles.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[bench]'
 	touch $@
 
 # Graphviz's `dot` renders graphs; Debian's graphviz package has it.
