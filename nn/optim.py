@@ -64,9 +64,14 @@ class Optimizer:
         on flat views of ≤ 256 KB blocks (None stays None), the scratch cut to fit. Writing into
         the views writes the parameter and its state."""
         s = self._scratch[i]
-        if s.shape == w.shape:
+        if s.shape == w.shape and s.dtype == w.dtype:
             update(i, w, *arrays, s)
             return
+        if s.dtype != w.dtype or s.ndim != 1 or s.size >= w.size:  # p.data was replaced: fit the scratch again
+            s = self._scratch[i] = self._block_buffer(w)
+            if s.shape == w.shape:
+                update(i, w, *arrays, s)
+                return
         whole = (w, *arrays)
         if not all(a is None or a.flags.c_contiguous for a in whole):  # flat views need C order
             update(i, *whole, np.empty_like(w))
@@ -129,19 +134,13 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Update every parameter that has a gradient (one without is left alone)."""
         self._check_grads()
-        velocity, scratch, update = self._velocity, self._scratch, self._update
+        velocity = self._velocity
         for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            w = p.data
-            v = None if velocity is None else velocity[i]
-            if scratch[i].shape == w.shape:  # one block: the common case, without `_apply`'s generality
-                update(i, w, g, v, scratch[i])
-            else:
-                self._apply(i, update, w, g, v)
+            if p.grad is not None:
+                self._apply(i, self._update, p.data, p.grad, None if velocity is None else velocity[i])
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, v: np.ndarray | None, s: np.ndarray) -> None:
+        """One block of parameter i: w −= η d with d = g + λw, or v ← μv + d (Nesterov: d + μv)."""
         d = g
         if self.weight_decay:  # g + λw
             np.multiply(w, self.weight_decay, out=s)
@@ -200,6 +199,7 @@ class Adam(Optimizer):
                 self._apply(i, self._update, p.data, p.grad, self._m[i], self._v[i])
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, s: np.ndarray) -> None:
+        """One block of parameter i at its step k: the moments, then w −= η/(1−β₁ᵏ) · m / (√v/√(1−β₂ᵏ) + ε)."""
         lr, (b1, b2), eps, wd, k = self.lr, self.betas, self.eps, self.weight_decay, self._steps[i]
         if wd:  # g + λw
             d = _fit(self._decayed[i], s)

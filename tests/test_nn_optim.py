@@ -277,3 +277,16 @@ def test_a_gradient_of_the_wrong_shape_moves_no_parameter(make):
         opt.step()
     for p, b in zip(params, before):
         np.testing.assert_array_equal(p.data, b)
+
+
+@pytest.mark.parametrize("new_shape", [(300, 150), (4, 3), (7,)])
+def test_a_parameter_replaced_by_another_shape_or_dtype_is_still_updated_by_the_rule(new_shape):
+    # The scratch buffer was fitted to the old array; it must be fitted again, not reused wrongly.
+    w = nn.Parameter(RNG.normal(size=(5, 2)))
+    opt = nn.SGD([w], lr=0.1)
+    w.data = RNG.normal(size=new_shape).astype(np.float32)
+    w0, g = w.data.copy(), RNG.normal(size=new_shape).astype(np.float32)
+    w.grad = g.copy()
+    opt.step()
+    assert w.data.dtype == np.float32
+    np.testing.assert_allclose(w.data, w0 - np.float32(0.1) * g, rtol=1e-6)
