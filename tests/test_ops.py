@@ -171,3 +171,20 @@ def test_pow_slopes_at_base_zero_are_zero_not_nan():
     b = ad.Tensor(2.0, requires_grad=True)
     (ad.Tensor([0.0, 2.0]) ** b).sum().backward()
     assert b.grad == pytest.approx(4 * np.log(2))
+
+
+def test_pow_slope_in_the_exponent_at_zero_to_the_zero_is_zero():
+    # PyTorch and JAX: ∂(aᵇ)/∂b = 0 at a = 0, b = 0 (not aᵇ ln a = 1 · (−∞)); b < 0 stays −∞ as in PyTorch.
+    a = ad.Tensor([0.0, 0.0, 2.0, 0.0], requires_grad=True)
+    b = ad.Tensor([0.0, 1.5, 0.0, -1.0], requires_grad=True)
+    with np.errstate(all="ignore"):
+        (a**b).sum().backward()
+        expected_b = [0.0, 0.0, np.log(2.0), -np.inf]
+        np.testing.assert_array_equal(b.grad, expected_b)
+        np.testing.assert_array_equal(a.grad[:3], [0.0, 0.0, 0.0])
+        # the recorded (create_graph) VJPs agree
+        _, gb = ad.grad((a**b).sum(), [a, b], create_graph=True)
+        np.testing.assert_array_equal(gb.data, expected_b)
+    c = ad.Tensor([0.0, 1.0], requires_grad=True)
+    (ad.Tensor(0.0) ** c).sum().backward()  # 0^c for c = 0 and c > 0
+    np.testing.assert_array_equal(c.grad, [0.0, 0.0])

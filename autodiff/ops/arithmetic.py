@@ -94,11 +94,16 @@ def _pow_a(g, a, b, out):
     return np.where(flat, 0, d) if np.any(flat) else d
 
 
+def _base_zero(a, b):
+    """Where a = 0 and b ≥ 0, the slope in b is taken as 0, not aᵇ ln a = 0 · (−∞) or 1 · (−∞):
+    for b > 0, aᵇ = 0 for every b near; at b = 0 it is PyTorch's and JAX's convention."""
+    return np.equal(a, 0) & np.greater_equal(b, 0)
+
+
 def _pow_b(g, a, b, out):
-    # At a = 0 with b > 0, aᵇ = 0 for every b near: the slope is 0, not 0 · ln 0.
     with np.errstate(divide="ignore", invalid="ignore"):
         d = g * out * _log_of(a)
-    at_zero = np.equal(a, 0) & np.greater(b, 0)
+    at_zero = _base_zero(a, b)
     return np.where(at_zero, 0, d) if np.any(at_zero) else d
 
 
@@ -109,7 +114,8 @@ def _pow_a_graph(g, z, xs, saved):
     from autodiff.ops.shape import where
 
     a, b = operand(xs, saved, 0), operand(xs, saved, 1)
-    d = g * b * a ** (b - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the ∞ and NaN at a = 0 are replaced below
+        d = g * b * a ** (b - 1)
     flat = _flat_power(saved[0], saved[1])
     return where(flat, 0.0, d) if np.any(flat) else d
 
@@ -117,8 +123,9 @@ def _pow_a_graph(g, z, xs, saved):
 def _pow_b_graph(g, z, xs, saved):
     from autodiff.ops.shape import where
 
-    d = g * z * _log_of(operand(xs, saved, 0))
-    at_zero = np.equal(saved[0], 0) & np.greater(saved[1], 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = g * z * _log_of(operand(xs, saved, 0))
+    at_zero = _base_zero(saved[0], saved[1])
     return where(at_zero, 0.0, d) if np.any(at_zero) else d
 
 
