@@ -17,6 +17,7 @@ import numpy as np
 DEFAULT_DTYPE = np.dtype(np.float64)
 _FLOAT_KIND = "f"
 _INTEGRAL_KINDS = "biu"
+_REAL_KINDS = "biuf"
 _NOT_REAL = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects (dtype object)"}
 
 
@@ -35,42 +36,57 @@ def float_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
+def source_array(data: Any) -> np.ndarray:
+    """The ndarray `data` (number, nested list, ndarray, Tensor) holds, before any dtype conversion.
+
+    Its dtype says what the caller passed (bool, integer, float); `to_array` then makes it float.
+    Anything that is not numbers is a `TypeError`.
+    """
+    from autodiff.tensor import Tensor
+
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, numbers.Real) and not isinstance(data, np.generic):
+        # A Python number (also 2**70 or a Fraction, which NumPy would make an object array).
+        return np.asarray(float(data) if not isinstance(data, (int, float)) or abs(data) > 2**62 else data)
+    if isinstance(data, (numbers.Real, np.bool_, list, tuple)):
+        try:
+            return np.asarray(data)
+        except (ValueError, TypeError):
+            raise TypeError(
+                f"cannot make a tensor from {_describe(data)} {data!r:.60}: "
+                "nested lists must be rectangular and hold only numbers"
+            ) from None
+    raise TypeError(
+        f"cannot make a tensor from {_describe(data)}: pass a number, a nested list of "
+        "numbers, a numpy.ndarray or a Tensor"
+    )
+
+
+def not_real(dtype: np.dtype) -> str | None:
+    """What a dtype holds if it is not real numbers (bool, integer, float): "complex numbers",
+    "strings", …; None for a real dtype. The one test of "is this numeric data" there is."""
+    if dtype.kind in _REAL_KINDS:
+        return None
+    return _NOT_REAL.get(dtype.kind, f"values of dtype {dtype}")
+
+
 def to_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
     """Convert `data` (number, nested list, ndarray, Tensor) to a floating-point ndarray.
 
     With `copy=True` the result never shares memory with `data`, so later in-place changes to
     the caller's array (or the optimizer's to ours) cannot leak across.
     """
-    from autodiff.tensor import Tensor
-
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, np.ndarray):
-        arr = data
-    elif isinstance(data, numbers.Real) and not isinstance(data, np.generic):
-        # A Python number (also 2**70 or a Fraction, which NumPy would make an object array).
-        arr = np.asarray(float(data) if not isinstance(data, (int, float)) or abs(data) > 2**62 else data)
-    elif isinstance(data, (numbers.Real, np.bool_, list, tuple)):
-        try:
-            arr = np.asarray(data)
-        except (ValueError, TypeError):
-            raise TypeError(
-                f"cannot make a tensor from {_describe(data)} {data!r:.60}: "
-                "nested lists must be rectangular and hold only numbers"
-            ) from None
-    else:
-        raise TypeError(
-            f"cannot make a tensor from {_describe(data)}: pass a number, a nested list of "
-            "numbers, a numpy.ndarray or a Tensor"
-        )
+    arr = source_array(data)
     kind = arr.dtype.kind
     if kind == _FLOAT_KIND:
         target = arr.dtype if dtype is None else float_dtype(dtype)
     elif kind in _INTEGRAL_KINDS:
         target = DEFAULT_DTYPE if dtype is None else float_dtype(dtype)
     else:
-        what = _NOT_REAL.get(kind, f"values of dtype {arr.dtype}")
-        raise TypeError(f"tensors hold real floating-point values, not {what}")
+        raise TypeError(f"tensors hold real floating-point values, not {not_real(arr.dtype)}")
     return np.array(arr, dtype=target, copy=True if copy else None)
 
 

@@ -7,7 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.dtypes import to_array
+from autodiff.dtypes import source_array, to_array
+
+# A Tensor's values are floats, but one made from bools or integers remembers which, so that it
+# indexes as a mask or as indices, as PyTorch's bool and long tensors do.
+_INDEX_KINDS = {"b": "b", "i": "i", "u": "i"}
 
 
 class Tensor:
@@ -27,8 +31,11 @@ class Tensor:
 
     # A recorded result keeps the op that made it, its parents (None for a constant operand) and
     # what the op saved for its VJPs, in three slots rather than one tuple: one object fewer per
-    # node for the cyclic GC to track.
-    __slots__ = ("__weakref__", "_hooks", "_op", "_parents", "_saved", "data", "grad", "name", "requires_grad")
+    # node for the cyclic GC to track. `_index_kind` ("b" or "i") is set only on tensors made
+    # from bools or integers (see `getitem`); read it with getattr.
+    __slots__ = (
+        "__weakref__", "_hooks", "_index_kind", "_op", "_parents", "_saved", "data", "grad", "name", "requires_grad",
+    )
     # ndarray (op) Tensor must come to our reflected operators instead of building an object array.
     __array_ufunc__ = None
 
@@ -39,7 +46,11 @@ class Tensor:
         dtype: Any = None,
         name: str | None = None,
     ) -> None:
-        self.data = to_array(data, dtype)
+        source = source_array(data)
+        self.data = to_array(source, dtype)
+        kind = getattr(data, "_index_kind", None) if isinstance(data, Tensor) else _INDEX_KINDS.get(source.dtype.kind)
+        if kind is not None:
+            self._index_kind = kind
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -91,8 +102,12 @@ class Tensor:
         return self.data
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's data, with no history and no grad."""
-        return _const(self.data)
+        """A tensor sharing this one's data, with no history and no grad (a mask stays a mask)."""
+        t = _const(self.data)
+        kind = getattr(self, "_index_kind", None)
+        if kind is not None:
+            t._index_kind = kind
+        return t
 
     def backward(self, grad: Any = None) -> None:
         """Back-propagate from this tensor: accumulate ∂self/∂leaf into every leaf's `.grad`.

@@ -233,6 +233,8 @@ CASES = [
     Case("getitem-range", lambda w: w.y[5], IndexError, r"index 5 is out of bounds"),
     Case("getitem-too-many", lambda w: w.x[0, 0, 0], IndexError, r"too many indices"),
     Case("getitem-float", lambda w: w.y[np.array([0.5])], IndexError, r"index arrays must hold integers or bools"),
+    Case("getitem-float-tensor", lambda w: w.y[Tensor([1.0, 0.0, 1.0])], TypeError,
+         r"getitem: this index Tensor holds floats.*made from bools.*pass a numpy bool or integer array"),
     Case("sum-axis", lambda w: w.x.sum(axis=2), ValueError, r"sum: axis 2 is out of range for a tensor with 2 dimensions"),
     Case("mean-axis-repeat", lambda w: w.x.mean(axis=(0, 0)), ValueError, r"mean: axis \(0, 0\) repeats an axis"),
     Case("max-axis-type", lambda w: w.x.max(axis="0"), TypeError, r"max: axis must be None, an int or a tuple of ints"),

@@ -127,6 +127,41 @@ def test_boolean_mask_indexing():
     np.testing.assert_array_equal(x.grad, [[2.0, 0.0], [6.0, 0.0]])
 
 
+def test_a_tensor_made_from_bools_indexes_as_a_mask_and_one_made_from_ints_as_indices():
+    x = ad.Tensor([10.0, 20.0, 30.0], requires_grad=True)
+    mask = ad.Tensor([True, False, True])
+    assert mask.dtype == np.float64  # values stay floats; the tensor remembers it was made from bools
+    y = x[mask]
+    np.testing.assert_array_equal(y.data, [10.0, 30.0])
+    y.backward(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(x[ad.Tensor(np.array([True, True, False]))].data, [10.0, 20.0])
+    np.testing.assert_array_equal(x[mask.detach()].data, [10.0, 30.0])
+    np.testing.assert_array_equal(x[ad.Tensor(mask)].data, [10.0, 30.0])
+    np.testing.assert_array_equal(x[ad.Tensor([2, 0, 2])].data, [30.0, 10.0, 30.0])
+    np.testing.assert_array_equal(x[ad.Tensor(np.array([1], dtype=np.uint8))].data, [20.0])
+
+
+@pytest.mark.parametrize(
+    "index",
+    [ad.Tensor([1.0, 0.0, 1.0]), ad.Tensor([0.5]), ad.Tensor([1.0, 0.0, 1.0]) * 1, ad.where(np.ones(3, bool), 1.0, 0.0)],
+    ids=["floats", "fraction", "op-result", "where-result"],
+)
+def test_a_tensor_of_floats_is_refused_as_an_index_not_guessed(index):
+    x = ad.Tensor([10.0, 20.0, 30.0])
+    with pytest.raises(TypeError, match=r"getitem: this index Tensor holds floats.*pass a numpy bool or integer array"):
+        x[index]
+    with pytest.raises(IndexError):  # also what NumPy and PyTorch users catch
+        x[index]
+
+
+def test_a_bool_tensor_whose_values_were_overwritten_is_refused_as_an_index():
+    mask = ad.Tensor([True, False, True])
+    mask.data[0] = 0.5
+    with pytest.raises(TypeError, match="made from bools but now holds other values"):
+        ad.Tensor([1.0, 2.0, 3.0])[mask]
+
+
 def test_python_scalars_do_not_upcast_float32():
     x = ad.Tensor([1.0, 2.0], dtype=np.float32, requires_grad=True)
     y = 2 * x + 0.5 - np.pi / x ** 2 + np.sqrt(2.0) * x

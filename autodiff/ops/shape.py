@@ -80,6 +80,30 @@ broadcast_to.vjp(lambda g, shape: unbroadcast(g, shape))
 broadcast_to.graph_vjp(lambda g, z, xs, saved: unbroadcast(g, saved[0]))
 
 
+class IndexTypeError(TypeError, IndexError):
+    """An index of the wrong type: a TypeError, and an IndexError as NumPy and PyTorch raise."""
+
+
+def _tensor_index(t):
+    """The index array a Tensor stands for: a mask if it was made from bools, indices if from integers.
+
+    Its values are floats either way, so a Tensor of computed floats is refused rather than guessed
+    at: [1., 0., 1.] could mean either, and picking wrongly is a silent wrong answer.
+    """
+    kind = getattr(t, "_index_kind", None)
+    a = t.data
+    if kind == "b" and ((a == 0) | (a == 1)).all():
+        return a != 0
+    if kind == "i" and np.isfinite(a).all() and (a == np.round(a)).all():
+        return a.astype(np.intp)
+    made = {"b": "was made from bools but now holds other values", "i": "was made from integers but now holds fractions"}
+    raise IndexTypeError(
+        f"getitem: this index Tensor {made.get(kind, 'holds floats')}; a Tensor indexes as a mask only if made "
+        "from bools and as indices only if made from integers (as PyTorch's bool and long tensors); pass a "
+        "numpy bool or integer array instead, e.g. x[t.data > 0] or x[t.data.astype(int)]"
+    )
+
+
 def _index(index):
     """The index with Tensors and lists turned into arrays; whether it needs accumulation."""
     from autodiff.tensor import Tensor
@@ -89,23 +113,26 @@ def _index(index):
     repeats = False
     for p in parts:
         if isinstance(p, Tensor):
-            p = p.data
-            if np.all(p == np.round(p)):
-                p = p.astype(np.intp)
+            p = _tensor_index(p)
         elif isinstance(p, list):
             p = np.asarray(p)
         if isinstance(p, np.ndarray):
             if p.dtype.kind in "iu":
                 repeats = True  # integer arrays may repeat an index: δ must be added, not assigned
             elif p.dtype.kind != "b":
-                raise IndexError(f"getitem: index arrays must hold integers or bools, not {p.dtype}")
+                raise IndexTypeError(f"getitem: index arrays must hold integers or bools, not {p.dtype}")
         out.append(p)
     return (tuple(out) if isinstance(index, tuple) else out[0]), repeats
 
 
 @op
 def getitem(x, index=()):
-    """z = x[index];  δ_x = δ_z scattered back, summed where an index repeats"""
+    """z = x[index];  δ_x = δ_z scattered back, summed where an index repeats
+
+    `index` is what NumPy takes (ints, slices, None, ..., integer or bool arrays and lists). A
+    Tensor in it is a mask if it was made from bools and indices if made from integers; a Tensor
+    of computed floats is an error (`IndexTypeError`, a TypeError and an IndexError).
+    """
     index, repeats = _index(index)
     return x[index], (x.shape, index, repeats)
 
