@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import anomaly
+from autodiff import tensor as tensor_module
 from autodiff.dtypes import to_array
 from autodiff.grad_mode import enable_grad
 from autodiff.op import unbroadcast
@@ -104,6 +105,7 @@ def _run(
     selected: set[Tensor] = set()  # tensors whose gradient holds a `where`'s structural zeros
     check = anomaly.active() or _read_only_depth > 0
     leaves: list[tuple[Tensor, Any]] = []  # written only once the whole walk has succeeded
+    writes = tensor_module._writes  # a node recorded since the last in-place write needs no version check
     pause = len(counts) >= _GC_PAUSE_NODES
     if pause:
         _pause_gc()
@@ -121,6 +123,8 @@ def _run(
                 leaves.append((t, g))
             if node_op is None:
                 continue
+            if t._version != writes:
+                _check_unmodified(t)
             if create_graph or check or node_op.selects or (selected and t in selected):
                 _propagate_special(t, g, grads, counts, ready, selected, create_graph, check)
                 continue
@@ -149,6 +153,19 @@ def _run(
     # A failed walk (a hook's bad gradient, an anomaly) has raised before any .grad changed.
     for leaf, g in leaves:
         _accumulate(leaf, g)
+
+
+def _check_unmodified(t: Tensor) -> None:
+    """Refuse to differentiate through t if a leaf it was computed from changed in place since."""
+    for i, p in enumerate(t._parents):
+        if p is not None and p._op is None and getattr(p, "_version", 0) > t._version:
+            what = f"{p.name!r} of shape {p.shape}" if p.name else f"of shape {p.shape}"
+            raise RuntimeError(
+                f"backward: a leaf tensor {what} (input {i} of {t._op.name}) was modified by an inplace "
+                "operation (an optimizer step, load_state_dict or init) after this graph was recorded, so its "
+                "gradients would mix old and new values; compute the forward pass again after changing the "
+                "parameters (call backward before opt.step(), then recompute the loss), nothing was changed"
+            )
 
 
 # The walk makes no reference cycles, so the cyclic GC has nothing to find in it; pausing it saves

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from autodiff.backward import grad
-from autodiff.tensor import Tensor
+from autodiff.tensor import Tensor, mark_modified
 
 #: Methods that take Hessian-vector products (`hessp`).
 HESSP_METHODS = {"newton-cg", "trust-ncg", "trust-krylov", "trust-constr"}
@@ -63,6 +63,7 @@ def minimize(loss_fn: Callable[[], Tensor], params: Any, method: str = "L-BFGS-B
     def load(x: np.ndarray) -> None:
         for p, chunk in zip(ps, np.split(x, np.cumsum(sizes)[:-1])):
             p.data[...] = chunk.reshape(p.shape)
+        mark_modified(ps)
 
     def loss() -> Tensor:
         out = loss_fn()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -32,9 +32,12 @@ class Tensor:
     # A recorded result keeps the op that made it, its parents (None for a constant operand) and
     # what the op saved for its VJPs, in three slots rather than one tuple: one object fewer per
     # node for the cyclic GC to track. `_index_kind` ("b" or "i") is set only on tensors made
-    # from bools or integers (see `getitem`); read it with getattr.
+    # from bools or integers (see `getitem`); `_version` on a recorded result is the count of
+    # in-place writes when it was recorded, on a leaf the count at its last in-place write (set
+    # only then: read both with getattr where a tensor may lack them). See `mark_modified`.
     __slots__ = (
-        "__weakref__", "_hooks", "_index_kind", "_op", "_parents", "_saved", "data", "grad", "name", "requires_grad",
+        "__weakref__", "_hooks", "_index_kind", "_op", "_parents", "_saved", "_version", "data", "grad", "name",
+        "requires_grad",
     )
     # ndarray (op) Tensor must come to our reflected operators instead of building an object array.
     __array_ufunc__ = None
@@ -294,6 +297,25 @@ class Tensor:
 
 _new = object.__new__
 
+#: How many times leaves' data has been changed in place (optimizer steps, loading weights,
+#: init): a recorded result keeps this count as its `_version`, so backward can tell when a leaf
+#: it was computed from has changed since (`mark_modified`).
+_writes = 0
+
+
+def mark_modified(tensors: Iterable[Tensor]) -> None:
+    """Note that the data of `tensors` (leaves) has just been changed in place.
+
+    A graph recorded before then saved the old values, so backward through it would mix old and
+    new values; it refuses instead (as PyTorch's "modified by an inplace operation"). The
+    optimizers, `load_state_dict`, `nn.init` and `autodiff.optimize` call this after they write;
+    call it after writing into a leaf's `.data` yourself.
+    """
+    global _writes
+    _writes += 1
+    for t in tensors:
+        t._version = _writes
+
 
 def _node(data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Tensor:
     """A recorded op's result: requires grad and remembers its op, parents and saved values."""
@@ -306,6 +328,7 @@ def _node(data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Tensor:
     t._parents = parents
     t._saved = saved
     t._hooks = None
+    t._version = _writes
     return t
 
 

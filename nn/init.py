@@ -9,6 +9,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.tensor import mark_modified
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0)}
 
@@ -38,6 +39,7 @@ def _check(tensor: Any, name: str) -> None:
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     tensor.data[...] = values  # in place: optimizers and views keep seeing the same array
+    mark_modified([tensor])
     return tensor
 
 

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from autodiff.tensor import mark_modified
 from nn.parameter import Parameter
 from nn.serialization import check_state, load_npz, save_npz
 
@@ -163,6 +164,7 @@ class Module:
         arrays, missing, unexpected = check_state(params, state, strict)
         for name, array in arrays.items():
             params[name].data[...] = array
+        mark_modified(params[name] for name in arrays)
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -1,7 +1,8 @@
 """Optimizers with torch.optim's exact update rules: SGD (momentum, Nesterov, weight decay) and Adam.
 
 The optimizer is the one writer of parameters: it updates `p.data` in place, outside the graph,
-through state buffers allocated once, so a training step allocates nothing here. A large
+through state buffers allocated once, so a training step allocates nothing here. It then marks
+the parameters it moved (`mark_modified`), so a graph recorded before the step refuses backward. A large
 parameter is updated in blocks of at most 256 KB through a block-sized scratch buffer, which stays
 in cache from one block to the next (a scratch as large as the parameter would be written back to
 memory and read again: measured 2 % of an MNIST-sized step).
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import Tensor
+from autodiff.tensor import mark_modified
 
 #: Largest block of a parameter updated at once: small enough for its scratch to stay in L2 cache.
 _BLOCK_BYTES = 256 * 1024
@@ -135,9 +137,11 @@ class SGD(Optimizer):
         """Update every parameter that has a gradient (one without is left alone)."""
         self._check_grads()
         velocity = self._velocity
+        moved = [p for p in self.params if p.grad is not None]
         for i, p in enumerate(self.params):
             if p.grad is not None:
                 self._apply(i, self._update, p.data, p.grad, None if velocity is None else velocity[i])
+        mark_modified(moved)
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, v: np.ndarray | None, s: np.ndarray) -> None:
         """One block of parameter i: w −= η d with d = g + λw, or v ← μv + d (Nesterov: d + μv)."""
@@ -193,10 +197,12 @@ class Adam(Optimizer):
     def step(self) -> None:
         """Update every parameter that has a gradient; each keeps its own step count for the bias correction."""
         self._check_grads()
+        moved = [p for p in self.params if p.grad is not None]
         for i, p in enumerate(self.params):
             if p.grad is not None:
                 self._steps[i] += 1
                 self._apply(i, self._update, p.data, p.grad, self._m[i], self._v[i])
+        mark_modified(moved)
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, s: np.ndarray) -> None:
         """One block of parameter i at its step k: the moments, then w −= η/(1−β₁ᵏ) · m / (√v/√(1−β₂ᵏ) + ε)."""
