@@ -1,10 +1,11 @@
 """The playground's data sets: four 2-D classification problems and the lecture's 1-D regression.
 
 Each is `f(n, noise=..., rng=None) -> (X, t)` with `X` of shape `(n, d)`. For classification
-(`spiral`, `xor`, `circle`, `gauss`) `t` holds integer class indices 0 and 1, shape `(n,)`, the two
-classes as balanced as `n` allows and the samples in random order; for `sine`, `t` holds floats of
-shape `(n, 1)`. Points lie roughly in the square [-1, 1]²; `noise` is the standard deviation of
-Gaussian noise added to the coordinates (to the targets for `sine`). Randomness comes from `rng`, a
+(`spiral`, `xor`, `circle`, `gauss`) `t` holds integer class indices 0 and 1, shape `(n,)` (`spiral`
+and `gauss` take `classes=k` for k classes 0 … k−1), the classes as balanced as `n` allows and
+the samples in random order; for `sine`, `t` holds floats of shape `(n, 1)`. Points lie roughly in
+the square [-1, 1]²; `noise` is the standard deviation of Gaussian noise added to the coordinates
+(to the targets for `sine`). Randomness comes from `rng`, a
 `numpy.random.Generator` (or an int seed), and otherwise from the generator `ad.manual_seed` resets.
 
 >>> import numpy as np
@@ -27,7 +28,7 @@ import numpy as np
 
 import autodiff as ad
 
-__all__ = ["CLASSIFICATION", "DATASETS", "REGRESSION", "circle", "gauss", "load", "sine", "spiral", "xor"]
+__all__ = ["CLASSIFICATION", "DATASETS", "MULTICLASS", "REGRESSION", "circle", "gauss", "load", "sine", "spiral", "xor"]
 
 
 def generator(rng: Any, who: str) -> np.random.Generator:
@@ -55,9 +56,18 @@ def _check(n: Any, noise: Any, who: str, least: int = 1) -> tuple[int, float]:
     return int(n), noise
 
 
-def _labels(n: int) -> np.ndarray:
-    """n // 2 zeros then the rest ones: the classes as balanced as n allows."""
-    return (np.arange(n) >= n // 2).astype(np.int64)
+def _labels(n: int, classes: int = 2) -> np.ndarray:
+    """Class c for samples c·n//k up to (c+1)·n//k: the k classes as balanced as n allows (n // 2 zeros for k = 2)."""
+    starts = np.arange(1, classes) * n // classes
+    return np.searchsorted(starts, np.arange(n), side="right").astype(np.int64)
+
+
+def _classes(classes: Any, n: int, who: str) -> int:
+    if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)):
+        raise TypeError(f"{who}: classes must be an int, got {type(classes).__name__}")
+    if not 2 <= classes <= n:
+        raise ValueError(f"{who}: classes must be between 2 and n = {n}, got {classes}")
+    return int(classes)
 
 
 def _finish(X: np.ndarray, t: np.ndarray, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -66,18 +76,20 @@ def _finish(X: np.ndarray, t: np.ndarray, noise: float, rng: np.random.Generator
     return X[order], t[order]
 
 
-def spiral(n: int, noise: float = 0.05, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaved spirals, 1¾ turns each out to radius 1: the playground's hardest problem.
+def spiral(n: int, noise: float = 0.05, rng: Any = None, classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spirals, one arm per class, 1¾ turns each out to radius 1: the playground's hardest problem.
 
-    Point i of a class sits at radius r = i / m and angle 3.5π r (+ π for class 1), m points per class.
+    Point i of class c sits at radius r = i / m and angle 3.5π r + 2πc / k, m points per class and
+    k = `classes` arms (two by default: the second arm turned by π).
     """
     n, noise = _check(n, noise, "spiral", least=2)
+    classes = _classes(classes, n, "spiral")
     rng = generator(rng, "spiral")
-    t = _labels(n)
-    counts = np.bincount(t, minlength=2)
+    t = _labels(n, classes)
+    counts = np.bincount(t, minlength=classes)
     # position of each point along its own arm, in [0, 1)
     r = np.concatenate([np.arange(c) / c for c in counts])
-    angle = 3.5 * np.pi * r + np.pi * t
+    angle = 3.5 * np.pi * r + 2 * np.pi * t / classes
     X = np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1)
     return _finish(X, t, noise, rng)
 
@@ -111,12 +123,21 @@ def circle(n: int, noise: float = 0.05, rng: Any = None) -> tuple[np.ndarray, np
     return _finish(X, t, noise, rng)
 
 
-def gauss(n: int, noise: float = 0.05, rng: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """Two Gaussian blobs (std 0.2) centred at (0.5, 0.5) and (-0.5, -0.5): nearly linearly separable."""
+def gauss(n: int, noise: float = 0.05, rng: Any = None, classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian blobs (std 0.2), one per class: nearly linearly separable.
+
+    Two classes sit at (0.5, 0.5) and (-0.5, -0.5); k = `classes` blobs sit on the circle of radius
+    √½ through those points, at angles π/4 + 2πc / k.
+    """
     n, noise = _check(n, noise, "gauss", least=2)
+    classes = _classes(classes, n, "gauss")
     rng = generator(rng, "gauss")
-    t = _labels(n)
-    centres = np.where(t[:, None] == 0, 0.5, -0.5)
+    t = _labels(n, classes)
+    if classes == 2:
+        centres = np.where(t[:, None] == 0, 0.5, -0.5)
+    else:
+        angle = np.pi / 4 + 2 * np.pi * t / classes
+        centres = np.sqrt(0.5) * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     X = centres + 0.2 * rng.standard_normal((n, 2))
     return _finish(X, t, noise, rng)
 
@@ -134,6 +155,7 @@ Dataset = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 CLASSIFICATION: dict[str, Dataset] = {"spiral": spiral, "xor": xor, "circle": circle, "gauss": gauss}
 REGRESSION: dict[str, Dataset] = {"sine": sine}
+MULTICLASS: tuple[str, ...] = ("spiral", "gauss")  # the ones that take classes=k
 DATASETS: dict[str, Dataset] = {**CLASSIFICATION, **REGRESSION}
 
 

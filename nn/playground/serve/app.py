@@ -1,0 +1,284 @@
+"""The web application: the page and its files, and one WebSocket per open page driving its own `Session`.
+
+Each page gets a training loop of its own, started when its socket opens and stopped when it
+closes. The loop handles the page's messages in order and, while playing, trains `speed` epochs,
+sends a frame, and sleeps to hold at most `MAX_FPS` frames a second. Training, drawing and
+rendering run in a worker thread, one call at a time per page, so the server keeps answering
+other pages; a bad message gets an error message back and never ends the loop.
+
+Messages from the page (JSON objects, by "type"): set {settings: {id: value}}, play, pause, step,
+reset, graph, export {what: weights | python}, set_weight {layer, to, from, value}. To the page:
+hello, settings {settings, errors}, data, frame, graph, export, status, error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.responses import FileResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from nn.playground.serve import settings as limits
+from nn.playground.serve.export import WEIGHTS_FILE, python_code
+from nn.playground.serve.features import FEATURES
+from nn.playground.serve.presets import presets
+from nn.playground.serve.session import Session
+from nn.playground.serve.settings import NEW_DATA, NEW_MODEL, Settings, SettingsError
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+MAX_FPS = 25
+GRAPH_EVERY = 2.0  # seconds between graph renderings while playing (Graphviz takes ~0.1 s)
+MAX_MESSAGE = 256 * 1024  # bytes: 2,000 uploaded points fit in 60 KB
+MAX_PAGES = 8  # pages training at once on one server
+QUEUE = 64  # messages waiting per page before the page's reads wait too
+
+log = logging.getLogger("nn.playground.serve")
+
+
+class BadMessage(ValueError):
+    """A message the server cannot act on; its text goes back to the page."""
+
+
+class Page:
+    """One open page: its socket, its session, and the loop between them."""
+
+    open_pages = 0
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.session = Session()
+        self.last_graph = 0.0
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send_text(json.dumps(message, allow_nan=False, separators=(",", ":")))
+
+    async def work(self, fn: Any, *args: Any) -> Any:
+        """Run `fn(*args)` in a worker thread: training and drawing never block other pages."""
+        return await asyncio.to_thread(fn, *args)
+
+    async def run(self) -> None:
+        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE)
+        reader = asyncio.create_task(self.read(queue))
+        try:
+            await self.send(hello())
+            await self.send_everything()
+            while True:
+                if not self.session.playing:
+                    text = await queue.get()
+                    if text is None:
+                        return
+                    await self.handle(text)
+                    continue
+                while not queue.empty():  # the page's wishes first, then the next frame
+                    text = queue.get_nowait()
+                    if text is None:
+                        return
+                    await self.handle(text)
+                if self.session.playing:
+                    await self.play_frame()
+        except WebSocketDisconnect:
+            return
+        finally:
+            reader.cancel()
+
+    async def read(self, queue: asyncio.Queue[str | None]) -> None:
+        try:
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:
+                    await self.send({"type": "error", "message": "messages must be JSON text, not binary"})
+                    continue
+                await queue.put(text)
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        finally:
+            await queue.put(None)
+
+    async def play_frame(self) -> None:
+        started = time.monotonic()
+        s = self.session
+        rows = await self.work(s.advance, s.settings.speed)
+        await self.send(await self.work(s.frame, rows))
+        if not s.playing or time.monotonic() - self.last_graph > GRAPH_EVERY:
+            await self.send_graph()
+        await asyncio.sleep(max(0.0, 1 / MAX_FPS - (time.monotonic() - started)))
+
+    async def send_everything(self, errors: dict[str, str] | None = None) -> None:
+        await self.send_settings(errors)
+        await self.send({"type": "data", **(await self.work(self.session.data_message))})
+        await self.send_frame()
+        await self.send_graph()
+
+    async def send_settings(self, errors: dict[str, str] | None = None) -> None:
+        await self.send({"type": "settings", "settings": self.session.settings.fragment(), "errors": errors or {}})
+
+    async def send_frame(self) -> None:
+        await self.send(await self.work(self.session.frame))
+
+    async def send_graph(self) -> None:
+        self.last_graph = time.monotonic()
+        await self.send(await self.work(self.session.graph))
+
+    async def handle(self, text: str) -> None:
+        """Act on one message; a bad one is answered with an error and changes nothing."""
+        try:
+            message = parse(text)
+            await self.dispatch(message["type"], message)
+        except SettingsError as e:
+            await self.send_settings(e.errors)
+        except (BadMessage, ValueError, TypeError) as e:
+            await self.send({"type": "error", "message": str(e)})
+        except WebSocketDisconnect:
+            raise
+        except Exception:  # a bug must not end the page's loop, let alone the server
+            log.exception("playground: error handling a message")
+            await self.send({"type": "error", "message": "the server failed on that request; see its log"})
+
+    async def dispatch(self, kind: str, message: dict[str, Any]) -> None:
+        s = self.session
+        if kind == "set":
+            was_playing = s.playing
+            values = message.get("settings")
+            if message.get("partial") and isinstance(values, dict):
+                changed, errors = await self.work(update_partly, s, values)
+            else:
+                changed, errors = await self.work(s.update, values), {}
+            await self.send_settings(errors)
+            if changed & NEW_DATA:
+                await self.send({"type": "data", **(await self.work(s.data_message))})
+            if changed & (NEW_DATA | NEW_MODEL):
+                s.playing = was_playing and not s.diverged
+                await self.send_frame()
+                await self.send_graph()
+            await self.send_status()
+        elif kind == "play":
+            if s.diverged:
+                raise BadMessage(s.diverged)
+            s.playing = True
+            await self.send_status()
+        elif kind == "pause":
+            s.playing = False
+            await self.send_status()
+            await self.send_graph()
+        elif kind == "step":
+            s.playing = False
+            rows = await self.work(s.advance, 1)
+            await self.send(await self.work(s.frame, rows))
+            await self.send_graph()
+            await self.send_status()
+        elif kind == "reset":
+            await self.work(s.reset)
+            await self.send({"type": "reset"})
+            await self.send_frame()
+            await self.send_graph()
+            await self.send_status()
+        elif kind == "graph":
+            await self.send_graph()
+        elif kind == "set_weight":
+            await self.work(s.set_weight, message.get("layer"), message.get("to"), message.get("from"), message.get("value"))
+            await self.send_frame()
+            await self.send_graph()
+        elif kind == "export":
+            await self.send(await self.work(export, s, message.get("what")))
+        else:
+            raise BadMessage(f"unknown message type {str(kind)[:40]!r}")
+
+    async def send_status(self) -> None:
+        await self.send({"type": "status", "playing": self.session.playing, "diverged": self.session.diverged})
+
+
+def update_partly(session: Session, values: dict[str, Any]) -> tuple[set[str], dict[str, str]]:
+    """Apply what is good in `values` (a link's fragment) and return the errors of the rest."""
+    errors: dict[str, str] = {}
+    values = dict(values)
+    while True:
+        try:
+            return session.update(values), errors
+        except SettingsError as e:
+            errors.update(e.errors)
+            rest = {k: v for k, v in values.items() if k not in e.errors}
+            if len(rest) == len(values):  # the fault lies in no value given here: apply none
+                return set(), errors
+            values = rest
+
+
+def parse(text: str) -> dict[str, Any]:
+    """A message as a dict with a "type"; anything else is a `BadMessage`."""
+    if len(text) > MAX_MESSAGE:
+        raise BadMessage(f"message too long ({len(text)} characters, at most {MAX_MESSAGE})")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise BadMessage("a message must be a JSON object") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise BadMessage('a message must be a JSON object with a "type"')
+    return message
+
+
+def export(session: Session, what: Any) -> dict[str, Any]:
+    """The trained weights (.npz) or the Python code that rebuilds the network, as a download."""
+    if what == "weights":
+        data, name, mime = session.export_weights(), WEIGHTS_FILE, "application/octet-stream"
+    elif what == "python":
+        data = python_code(session.settings, session.epoch).encode("utf-8")
+        name, mime = "playground_model.py", "text/x-python"
+    else:
+        raise BadMessage(f"export what? 'weights' or 'python', got {str(what)[:40]!r}")
+    return {"type": "export", "filename": name, "mime": mime, "data": base64.b64encode(data).decode("ascii")}
+
+
+def hello() -> dict[str, Any]:
+    """What the page needs once: the presets, the defaults, the features' labels and the limits."""
+    return {
+        "type": "hello",
+        "defaults": Settings().fragment(),
+        "presets": presets(),
+        "features": {name: label for name, (label, _) in FEATURES.items()},
+        "limits": {"layers": limits.MAX_LAYERS, "units": limits.MAX_UNITS, "classes": limits.MAX_CLASSES,
+                   "points": limits.MAX_POINTS, "coord": limits.MAX_COORD},
+    }
+
+
+async def index(request: Any) -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def playground_socket(ws: WebSocket) -> None:
+    await ws.accept()
+    if Page.open_pages >= MAX_PAGES:
+        await ws.send_text(json.dumps({"type": "error", "message": f"this server already trains {MAX_PAGES} pages; close one"}))
+        await ws.close(code=1013)
+        return
+    Page.open_pages += 1
+    try:
+        await Page(ws).run()
+    finally:
+        Page.open_pages -= 1
+        if ws.application_state == WebSocketState.CONNECTED:
+            try:
+                await ws.close()
+            except RuntimeError:
+                pass
+
+
+def create_app() -> Starlette:
+    """The playground as an ASGI application: `/` the page, `/static/…` its files, `/ws` its socket."""
+    return Starlette(
+        routes=[
+            Route("/", index),
+            WebSocketRoute("/ws", playground_socket),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+    )
