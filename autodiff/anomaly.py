@@ -11,7 +11,8 @@ import os
 import threading
 import traceback
 import weakref
-from contextlib import ContextDecorator
+from collections.abc import Iterator
+from contextlib import ContextDecorator, contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ _threads_on = 0  # how many threads are inside detect_anomaly: the checking cons
 
 class _Depth(threading.local):
     value = 0
+    backward_of: Any = None  # the node whose gradient is being recorded (create_graph=True), if any
 
 
 _depth = _Depth()
@@ -52,6 +54,14 @@ def _finite(a: Any) -> bool:
 def _checked_node(data: np.ndarray, op: Any, parents: tuple, saved: tuple) -> Any:
     if not _depth.value:  # another thread asked for the checks, not this one
         return _plain_node(data, op, parents, saved)
+    owner = _depth.backward_of
+    if owner is not None:
+        # A step of a recorded gradient (create_graph=True). Its values are not checked one by one:
+        # a VJP may pass through ∞ to a finite result (pow replaces its 0 · ∞), and what it returns
+        # is checked by `check_backward`, which blames the op whose VJP it is, at its own line.
+        t = _plain_node(data, op, parents, saved)
+        _sites[t] = f"{_sites.get(owner, '<created outside detect_anomaly>')} (in the backward of {owner._op.name})"
+        return t
     site = _user_site()
     if not _finite(data):
         raise FloatingPointError(
@@ -76,6 +86,17 @@ def check_backward(t: Any, i: int, g: Any) -> None:
             f"detect_anomaly: the backward of {name} produced {_what(data)} in the gradient of its "
             f"input {i}; that {name} was created at {site}"
         )
+
+
+@contextmanager
+def backward_of(t: Any) -> Iterator[None]:
+    """Inside, the ops being recorded compute the gradient of t's inputs (create_graph=True)."""
+    outer = _depth.backward_of
+    _depth.backward_of = t
+    try:
+        yield
+    finally:
+        _depth.backward_of = outer
 
 
 class detect_anomaly(ContextDecorator):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -209,13 +209,14 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
         if p is None or not p.requires_grad:
             continue
         if create_graph:
-            gp = vjps[i](g, t, parents, saved)
-            if guard and node_op.elementwise and not np.isfinite(gp.data).all():
-                gp = where(g.data == 0, 0.0, gp)
-            if gp.shape != p.data.shape:
-                gp = unbroadcast(gp, p.data.shape)
-            if gp.dtype != p.data.dtype:
-                gp = astype(gp, p.data.dtype)
+            with anomaly.backward_of(t) if check else nullcontext():
+                gp = vjps[i](g, t, parents, saved)
+                if guard and node_op.elementwise and not np.isfinite(gp.data).all():
+                    gp = where(g.data == 0, 0.0, gp)
+                if gp.shape != p.data.shape:
+                    gp = unbroadcast(gp, p.data.shape)
+                if gp.dtype != p.data.dtype:
+                    gp = astype(gp, p.data.dtype)
         else:
             if guard:
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -184,6 +184,38 @@ def test_anomaly_names_the_op_and_line_in_backward():
     assert x.grad is None
 
 
+def test_anomaly_with_create_graph_blames_the_op_whose_backward_failed_at_its_own_line():
+    # The recorded gradient of sqrt at 0 divides by 2√0: that division is sqrt's backward, not a
+    # "div" of the user's, and it happened at the sqrt's line, not at the ad.grad line.
+    x = Tensor([0.0, 4.0], requires_grad=True)
+    lines, start = inspect.getsourcelines(test_anomaly_with_create_graph_blames_the_op_whose_backward_failed_at_its_own_line)
+    with np.errstate(all="ignore"), ad.detect_anomaly():
+        y = x.sqrt()  # MARK-SQRT
+        with pytest.raises(FloatingPointError) as info:
+            ad.grad((y * 3).sum(), x, create_graph=True)  # MARK-GRAD
+    message = str(info.value)
+    assert "the backward of sqrt produced infinity in the gradient of its input 0" in message, message
+    assert f"test_higher_order.py:{_line_of('MARK-SQRT', lines, start)}" in message
+    assert "MARK-GRAD" not in message
+
+
+def test_anomaly_in_a_second_derivative_names_the_op_and_its_line_and_passes_through_replaced_infinities():
+    x = Tensor([0.0, 4.0], requires_grad=True)
+    lines, start = inspect.getsourcelines(
+        test_anomaly_in_a_second_derivative_names_the_op_and_its_line_and_passes_through_replaced_infinities
+    )
+    with np.errstate(all="ignore"), ad.detect_anomaly():
+        y = (x**1.5).sum()  # MARK-POW
+        (dx,) = ad.grad(y, x, create_graph=True)  # 1.5 √x: finite, though its graph meets 0^(−0.5) = ∞ at x = 0
+        np.testing.assert_allclose(dx.data, [0.0, 3.0])
+        with pytest.raises(FloatingPointError) as info:
+            ad.grad(dx.sum(), x)  # 0.75 / √x: infinite at 0
+    message = str(info.value)
+    assert "the backward of pow produced infinity" in message, message
+    assert f"test_higher_order.py:{_line_of('MARK-POW', lines, start)}" in message
+    assert "(in the backward of pow)" in message
+
+
 def test_anomaly_off_again_and_silent_on_finite_values():
     from autodiff import op
 
