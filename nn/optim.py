@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import Tensor
+from autodiff.dtypes import not_real
 from autodiff.tensor import mark_modified
 
 #: Largest block of a parameter updated at once: small enough for its scratch to stay in L2 cache.
@@ -93,14 +94,27 @@ class Optimizer:
         raise NotImplementedError
 
     def _check_grads(self) -> None:
-        """Every gradient must fit its parameter, checked before any parameter moves."""
+        """Every gradient must be a real array of its parameter's shape, checked before any parameter moves."""
+        who = f"{type(self).__name__}.step"
         for i, p in enumerate(self.params):
             g = p.grad
-            if g is not None and (not isinstance(g, np.ndarray) or g.shape != p.data.shape):
-                shape = getattr(g, "shape", type(g).__name__)
+            if g is None:
+                continue
+            if not isinstance(g, np.ndarray):
+                raise TypeError(
+                    f"{who}: parameter {i} has a .grad that is a {type(g).__name__}, not a numpy array; set .grad "
+                    "to an array of the parameter's shape (or None), nothing was updated"
+                )
+            what = not_real(g.dtype)
+            if what is not None:
+                raise TypeError(
+                    f"{who}: parameter {i} has a .grad of {what}, not real numbers; set .grad to a float array "
+                    "(or None), nothing was updated"
+                )
+            if g.shape != p.data.shape:
                 raise ValueError(
-                    f"{type(self).__name__}.step: parameter {i} of shape {p.data.shape} has a .grad of shape "
-                    f"{shape}; set .grad to an array of the parameter's shape (or None), nothing was updated"
+                    f"{who}: parameter {i} of shape {p.data.shape} has a .grad of shape {g.shape}; set .grad to "
+                    "an array of the parameter's shape (or None), nothing was updated"
                 )
 
     def __repr__(self) -> str:

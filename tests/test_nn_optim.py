@@ -290,3 +290,31 @@ def test_a_parameter_replaced_by_another_shape_or_dtype_is_still_updated_by_the_
     opt.step()
     assert w.data.dtype == np.float32
     np.testing.assert_allclose(w.data, w0 - np.float32(0.1) * g, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1), lambda ps: nn.Adam(ps, lr=0.1)],
+                         ids=["SGD", "Adam"])
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        (np.ones(3, complex), "complex numbers"),
+        (np.array([1.0, object(), 2.0], dtype=object), r"Python objects \(dtype object\)"),
+        (np.array(["a", "b", "c"]), "strings"),
+        ([1.0, 2.0, 3.0], "a list, not a numpy array"),
+    ],
+    ids=["complex", "object", "str", "list"],
+)
+def test_a_gradient_that_is_not_real_numbers_moves_no_parameter(make, bad, says):
+    # The first parameter's gradient is fine; the second one's must stop the step before the first moves.
+    params = [nn.Parameter(np.ones((2, 2))), nn.Parameter(np.ones(3))]
+    opt = make(params)
+    params[0].grad = np.full((2, 2), 0.5)
+    params[1].grad = bad
+    before = [p.data.copy() for p in params]
+    with pytest.raises(TypeError, match=rf"step: parameter 1 has a \.grad (of|that is) {says}.*nothing was updated"):
+        opt.step()
+    for p, b in zip(params, before):
+        np.testing.assert_array_equal(p.data, b)
+    params[1].grad = np.ones(3, np.int64)  # integers are numbers: the step goes ahead
+    opt.step()
+    assert not np.array_equal(params[0].data, before[0])
