@@ -34,6 +34,10 @@ class Config:
     seed: int = 0
     out: Path = field(default_factory=lambda: Path("playground-out"))
     progress: bool = True
+    serve: bool = False  # --serve: the browser playground instead of one batch run
+    host: str = "127.0.0.1"
+    port: int = 8000
+    open_browser: bool = True
 
     @property
     def regression(self) -> bool:
@@ -112,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_number(int, 0), default=d.seed, help="random seed for data, weights and batches (default: %(default)s)")
     p.add_argument("--out", type=Path, default=d.out, help="output folder (default: %(default)s/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    web = p.add_argument_group("the browser playground", "serve the playground as a live web page; set everything else on the page")
+    web.add_argument("--serve", action="store_true", help="serve the page instead of training once (stop with Ctrl-C)")
+    web.add_argument("--port", type=_number(int, 0, 65535), default=d.port, help="port, 0 for a free one (default: %(default)s)")
+    web.add_argument("--host", default=d.host, help="address to listen on (default: %(default)s, this machine only)")
+    web.add_argument("--no-open", action="store_true", help="do not open a browser")
     return p
 
 
@@ -126,4 +135,5 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         dataset=a.dataset, hidden=a.hidden, activation=a.activation, lr=a.lr, momentum=a.momentum,
         weight_decay=a.weight_decay, epochs=a.epochs, batch_size=a.batch_size, n=a.n, noise=a.noise,
         test_fraction=a.test_fraction, seed=a.seed, out=a.out, progress=not a.quiet,
+        serve=a.serve, host=a.host, port=a.port, open_browser=not a.no_open,
     )

@@ -129,6 +129,10 @@ def summary(config: Config, result: Result, written: dict[str, str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """`autodiff-playground [flags]`: train, draw, save and summarise; returns the exit status."""
     config = parse_args(argv)  # bad flags exit here with status 2
+    if config.serve:
+        from nn.playground.serve.server import serve
+
+        return serve(config.host, config.port, config.open_browser, prog=PROG)
     try:
         staging = Staging(config.out)
     except OutputError as e:

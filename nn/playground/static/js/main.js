@@ -217,6 +217,7 @@ function wireControls() {
   $("export-weights").addEventListener("click", () => send({ type: "export", what: "weights" }));
   $("export-python").addEventListener("click", () => send({ type: "export", what: "python" }));
   $("graph-refresh").addEventListener("click", () => send({ type: "graph" }));
+  $("graph").addEventListener("click", () => $("graph").classList.toggle("natural"));
   for (const key of VIEW) {
     $(key).addEventListener("change", () => {
       boundary.showTest = $("show-test").checked;
