@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh Debian machine with Python 3.11:
 #   make demo   installs what is needed (Graphviz's dot included) and runs the demo
-#   make test   installs what is needed and runs the whole suite (ruff, pytest, docs examples)
+#   make test   installs what is needed and runs the whole suite (ruff, pytest, docs examples, the page in Chromium)
 # Everything Python goes into .venv, so the system's Python stays untouched.
 
 PYTHON ?= python3
@@ -10,12 +10,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EXTRAS ?= test,playground
 HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: demo test thorough fuzz lint install dot bench docs clean
+.PHONY: demo serve test thorough fuzz lint install dot chromium bench docs clean
 
 demo: install dot
 	$(PY) -m nn.playground
 
-test: install dot
+# The browser playground on http://127.0.0.1:8000/ (Ctrl-C stops it).
+serve: install dot
+	$(PY) -m nn.playground --serve
+
+test: install dot chromium
 	$(VENV)/bin/ruff check .
 	HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(PY) -m pytest -q
 
@@ -56,6 +60,10 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 # Graphviz's `dot` renders graphs; Debian's graphviz package has it.
 dot:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q graphviz; }
+
+# The browser tests drive Debian's Chromium with Playwright (which cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 clean:
 	rm -rf $(VENV) build *.egg-info playground-out site .hypothesis .pytest_cache

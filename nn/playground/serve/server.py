@@ -56,6 +56,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True, 
         threading.Timer(0.5, webbrowser.open, args=(address,)).start()
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shut down cleanly, then passes Ctrl-C on
+        pass
     finally:
         sock.close()
     print("stopped", flush=True)
