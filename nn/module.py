@@ -10,7 +10,7 @@ import numpy as np
 
 from autodiff.tensor import mark_modified
 from nn.parameter import Parameter
-from nn.serialization import check_state, load_npz, save_npz
+from nn.serialization import check_archive, check_state, load_npz, save_npz
 
 
 class IncompatibleKeys(NamedTuple):
@@ -176,10 +176,20 @@ class Module:
 
         Reads with `allow_pickle=False`. A missing file raises `FileNotFoundError`; a file that
         is not a readable `.npz` archive, holds object arrays or does not match the model raises
-        `ValueError`.
+        `ValueError`. Keys, shapes and dtypes are checked from the archive's headers before any
+        data is read, so a file declaring a huge array is refused without inflating it.
         """
+        params = dict(self.named_parameters())
+        try:
+            check_archive(params, path, strict)
+        except ValueError as e:
+            raise _does_not_fit(path, e) from None
         state = load_npz(path)
         try:
             return self.load_state_dict(state, strict)
         except ValueError as e:
-            raise ValueError(f"load: {os.fspath(path)!r} does not fit this model; {e}") from None
+            raise _does_not_fit(path, e) from None
+
+
+def _does_not_fit(path: str | os.PathLike[str], e: ValueError) -> ValueError:
+    return ValueError(f"load: {os.fspath(path)!r} does not fit this model; {e}")
