@@ -19,6 +19,7 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # listening before the address is printed: a client that reads it connects at once
     except BaseException:
         sock.close()
         raise
@@ -50,7 +51,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True, 
     print(f"serving on {address}", flush=True)
     print("open it in a browser; press Ctrl-C to stop", flush=True)
     config = uvicorn.Config(
-        create_app(), log_level="warning", ws_max_size=MAX_MESSAGE, lifespan="off", timeout_graceful_shutdown=3,
+        create_app(), log_level="warning", ws_max_size=4 * MAX_MESSAGE,  # past it the socket closes; below, a message says why
+        lifespan="off", timeout_graceful_shutdown=3,
     )
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(address,)).start()
