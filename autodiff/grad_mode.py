@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import ContextDecorator
+from typing import Any
 
 
 class _GradState(threading.local):
@@ -22,7 +24,17 @@ def is_grad_enabled() -> bool:
 class _SetGrad(ContextDecorator):
     _value = True
 
-    def __init__(self) -> None:
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        # `@no_grad` without parentheses hands us the function itself: decorate it, as PyTorch does.
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        if not callable(func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or a function to decorate; got {type(func).__name__}")
+        self.__init__()
+        return self(func)
+
+    def __init__(self, func: Callable[..., Any] | None = None) -> None:
         # Saved states per thread, so one object can be nested or shared by threads.
         self._local = threading.local()
 
@@ -38,7 +50,8 @@ class _SetGrad(ContextDecorator):
 class no_grad(_SetGrad):
     """Record nothing inside: results require no grad and keep no graph.
 
-    Works as a context manager and as a decorator, and only in the calling thread.
+    Works as a context manager and as a decorator (`@no_grad` or `@no_grad()`), and only in the
+    calling thread.
 
     >>> import autodiff as ad
     >>> w = ad.Tensor([1.0, 2.0], requires_grad=True)
@@ -52,6 +65,6 @@ class no_grad(_SetGrad):
 
 
 class enable_grad(_SetGrad):
-    """Record the graph again inside a `no_grad` block (context manager or decorator)."""
+    """Record the graph again inside a `no_grad` block (context manager or decorator, with or without parentheses)."""
 
     _value = True

@@ -1,4 +1,4 @@
-"""Shape checks shared by the ops: axis normalisation, with errors that name the op."""
+"""Shape checks shared by the ops: axis normalisation and empty axes, with errors that name the op."""
 
 from __future__ import annotations
 
@@ -30,3 +30,9 @@ def normalize_axis(axis: Any, ndim: int, name: str) -> int:
         return normalize_axis_index(int(axis), ndim)
     except AxisError:
         raise ValueError(f"{name}: axis {axis} is out of range for a tensor with {ndim} dimensions") from None
+
+
+def require_nonempty(shape: tuple[int, ...], axes: tuple[int, ...], name: str, doing: str = "reduce") -> None:
+    """Raise if one of `axes` has length 0: a max, a mean or a softmax over no values is undefined."""
+    if any(shape[a] == 0 for a in axes):
+        raise ValueError(f"{name}: cannot {doing} an empty axis of shape {shape}")

@@ -94,7 +94,9 @@ class Linear(Module):
         dtype: Any = None,
     ) -> None:
         for what, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                raise TypeError(f"Linear: {what} must be a positive int, got {type(n).__name__} {n!r}")
+            if n < 1:
                 raise ValueError(f"Linear: {what} must be a positive int, got {n!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)

@@ -120,6 +120,28 @@ def test_no_grad_context_and_decorator():
     assert (a * 2).requires_grad
 
 
+def test_no_grad_and_enable_grad_decorate_without_parentheses_too():
+    a = Tensor([1.0], requires_grad=True)
+
+    @ad.no_grad
+    def doubled(x):
+        """Twice x, unrecorded."""
+        return x * 2, ad.is_grad_enabled()
+
+    @ad.enable_grad
+    def recorded(x):
+        return x * 2
+
+    out, enabled = doubled(a)
+    assert not out.requires_grad and not enabled
+    assert ad.is_grad_enabled()  # restored after the call
+    assert doubled.__name__ == "doubled" and doubled.__doc__ == "Twice x, unrecorded."
+    with ad.no_grad():
+        assert recorded(a).requires_grad
+    with pytest.raises(TypeError, match=r"no_grad\(\) takes no arguments, or a function to decorate; got int"):
+        ad.no_grad(3)
+
+
 def test_no_grad_is_per_thread():
     a = Tensor([1.0], requires_grad=True)
     inside = threading.Event()

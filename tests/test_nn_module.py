@@ -201,10 +201,14 @@ def test_linear_with_the_wrong_number_of_features_names_the_layer_and_both_sizes
     assert x.grad is None and all(np.array_equal(v, layer.state_dict()[k]) for k, v in before.items())
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
-def test_linear_rejects_bad_sizes(bad):
-    with pytest.raises(ValueError, match="Linear: in_features must be a positive int"):
+@pytest.mark.parametrize(("bad", "error"), [(0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError),
+                                            ("3", TypeError), (None, TypeError)])
+def test_linear_rejects_bad_sizes(bad, error):
+    # a size of the wrong type is a TypeError, a size of the right type out of range a ValueError
+    with pytest.raises(error, match="Linear: in_features must be a positive int"):
         nn.Linear(bad, 2)
+    with pytest.raises(error, match="Linear: out_features must be a positive int"):
+        nn.Linear(2, bad)
 
 
 # ---------------------------------------------------------------------- activations and MLP

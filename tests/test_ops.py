@@ -223,3 +223,20 @@ def test_pow_slope_in_the_exponent_at_zero_to_the_zero_is_zero():
     c = ad.Tensor([0.0, 1.0], requires_grad=True)
     (ad.Tensor(0.0) ** c).sum().backward()  # 0^c for c = 0 and c > 0
     np.testing.assert_array_equal(c.grad, [0.0, 0.0])
+
+
+def test_clip_bounds_are_weak_scalars_so_float32_stays_float32():
+    x = ad.Tensor([0.1, 2.0], dtype=np.float32, requires_grad=True)
+    y = x.clip(np.float64(0.5), np.int64(1))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, np.array([0.5, 1.0], np.float32))
+
+
+def test_softmax_along_a_non_empty_axis_of_an_empty_tensor_is_empty():
+    # only an empty softmax axis is an error; zero rows of three logits are fine, as in PyTorch
+    x = ad.Tensor(np.ones((0, 3)), requires_grad=True)
+    for fn in (ad.softmax, ad.log_softmax):
+        y = fn(x, axis=-1)
+        assert y.shape == (0, 3)
+        (gx,) = ad.grad(y, x, np.ones((0, 3)))
+        assert gx.shape == (0, 3)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from autodiff.op import op
@@ -130,9 +133,22 @@ def clip(x, lo=None, hi=None):
     """z = min(max(x, lo), hi);  δ_x = δ_z ⊙ [lo ≤ x ≤ hi]"""
     if lo is None and hi is None:
         raise ValueError("clip: give lo, hi or both")
+    lo, hi = _bound(lo, "lo"), _bound(hi, "hi")
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
     return np.clip(x, lo, hi), (x, lo, hi)
+
+
+def _bound(value, what):
+    """A clip bound as a Python float (weak, so float32 stays float32), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"clip: {what} must be a number or None, got {type(value).__name__} {value!r:.40}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"clip: {what} must not be NaN")
+    return value
 
 
 def _inside(x, lo, hi):

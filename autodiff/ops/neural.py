@@ -7,13 +7,14 @@ import numpy as np
 from autodiff.op import op
 from autodiff.ops.elementwise import exp
 from autodiff.ops.reductions import stable_logsumexp
-from autodiff.shapes import normalize_axis
+from autodiff.shapes import normalize_axis, require_nonempty
 
 
 @op
 def softmax(x, axis=-1):
     """yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ);  δ_x = y ⊙ (δ_y − Σ δ_y ⊙ y)"""
     axis = normalize_axis(axis, x.ndim, "softmax")
+    require_nonempty(x.shape, (axis,), "softmax", "normalise over")
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e, (e, axis)
@@ -32,6 +33,7 @@ softmax.graph_vjp(lambda g, z, xs, saved: _softmax(g, z, saved[1]))
 def log_softmax(x, axis=-1):
     """yᵢ = xᵢ − log Σⱼ e^(xⱼ);  δ_x = δ_y − softmax(x) Σ δ_y"""
     axis = normalize_axis(axis, x.ndim, "log_softmax")
+    require_nonempty(x.shape, (axis,), "log_softmax", "normalise over")
     out = x - stable_logsumexp(x, (axis,))
     return out, (out, axis)
 

@@ -7,7 +7,7 @@ import numpy as np
 from autodiff.op import op
 from autodiff.ops.elementwise import exp
 from autodiff.ops.shape import broadcast_to
-from autodiff.shapes import normalize_axes
+from autodiff.shapes import normalize_axes, require_nonempty
 
 
 def _kept(shape, axes):
@@ -44,9 +44,8 @@ sum.graph_vjp(lambda g, z, xs, saved: _expand_graph(g, *saved))
 def mean(x, axis=None, keepdims=False):
     """z = (1/n) Σ x;  δ_x = δ_z / n for every averaged element"""
     axes = normalize_axes(axis, x.ndim, "mean")
+    require_nonempty(x.shape, axes, "mean", "average over")
     n = int(np.prod([x.shape[a] for a in axes]))
-    if n == 0:
-        raise ValueError(f"mean: cannot average over an empty axis of shape {x.shape}")
     return x.mean(axis=axes, keepdims=keepdims), (x.shape, axes, keepdims, n)
 
 
@@ -56,8 +55,7 @@ mean.graph_vjp(lambda g, z, xs, saved: _expand_graph(g / saved[3], *saved[:3]))
 
 def _extreme(x, axis, keepdims, name, reduce):
     axes = normalize_axes(axis, x.ndim, name)
-    if any(x.shape[a] == 0 for a in axes):
-        raise ValueError(f"{name}: cannot reduce an empty axis of shape {x.shape}")
+    require_nonempty(x.shape, axes, name)
     outk = reduce(x, axis=axes, keepdims=True)
     out = outk if keepdims else outk.reshape([n for i, n in enumerate(x.shape) if i not in axes])
     return out, (x, outk, axes, keepdims)
@@ -109,8 +107,7 @@ def stable_logsumexp(x, axes):
 def logsumexp(x, axis=None, keepdims=False):
     """z = log Σ eˣ;  δ_x = δ_z ⊙ softmax(x) = δ_z ⊙ e^(x − z)"""
     axes = normalize_axes(axis, x.ndim, "logsumexp")
-    if any(x.shape[a] == 0 for a in axes):
-        raise ValueError(f"logsumexp: cannot reduce an empty axis of shape {x.shape}")
+    require_nonempty(x.shape, axes, "logsumexp")
     outk = stable_logsumexp(x, axes)
     out = outk if keepdims else outk.reshape([n for i, n in enumerate(x.shape) if i not in axes])
     return out, (x, outk, axes, keepdims)
