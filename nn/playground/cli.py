@@ -79,8 +79,14 @@ def _number(
     return parse
 
 
+#: Bounds on --hidden: a playground network, evaluated at once on the 200 × 200 grid of the picture
+#: (a layer of 1024 units there is 330 MB), with at most about 4 million weights (32 MB in float64).
+MAX_UNITS = 1024
+MAX_WEIGHTS = 2**22
+
+
 def _hidden(text: str) -> tuple[int, ...]:
-    """'8,8' → (8, 8); '' or 'none' → () (no hidden layer: a linear model)."""
+    """'8,8' → (8, 8); '' or 'none' → () (no hidden layer: a linear model); at most MAX_UNITS per layer."""
     if text.strip().lower() in ("", "none", "0"):
         return ()
     try:
@@ -89,6 +95,11 @@ def _hidden(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of layer sizes such as 8,8") from None
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"{text!r}: every layer size must be at least 1")
+    if max(sizes) > MAX_UNITS:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: at most {MAX_UNITS} units per layer in the playground")
+    weights = sum(a * b for a, b in zip((2, *sizes), (*sizes, 2)))  # with 2 inputs and 2 outputs, the most there are
+    if weights > MAX_WEIGHTS:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: {weights:,} weights, at most {MAX_WEIGHTS:,} in the playground")
     return sizes
 
 

@@ -1,9 +1,9 @@
 """One playground run from flags to files: parse, train, draw into a temporary folder, then move into --out.
 
-Exit status: 0 done; 1 training diverged or --out cannot be written; 2 bad flags. Nothing is left
-half-written: every file is made in a hidden temporary folder inside --out and moved into place
-only when all of them exist; on failure the temporary folder (and --out, if this run created it)
-is removed.
+Exit status: 0 done; 1 training diverged, ran out of memory or --out cannot be written; 2 bad
+flags. Nothing is left half-written: every file is made in a hidden temporary folder inside --out
+and moved into place only when all of them exist; on failure the temporary folder (and --out, if
+this run created it) is removed.
 """
 
 from __future__ import annotations
@@ -149,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         staging.abort()
         print(f"{PROG}: error: cannot write to {str(config.out)!r}: {e.strerror or e}; nothing was written", file=sys.stderr)
+        return 1
+    except MemoryError:
+        staging.abort()
+        print(f"{PROG}: error: out of memory for {describe(config)}; try a smaller --hidden or --batch-size; "
+              "nothing was written", file=sys.stderr)
         return 1
     except BaseException:
         staging.abort()

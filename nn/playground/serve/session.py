@@ -322,10 +322,19 @@ class Session:
     def graph(self) -> dict[str, Any]:
         """The backprop graph of the step being taken (the last batch at the current weights), and its explanation."""
         Xb, tb = self._last_batch
-        with np.errstate(all="ignore"):
-            loss = self.objective(Xb, tb)
-            dot = ad.draw_graph(loss, params=self.model)
-            text = ad.explain(loss, params=self.model)
+        params = list(self.model.parameters())
+        kept = [p.grad for p in params]  # the optimizer's gradients stay as they were
+        try:
+            with np.errstate(all="ignore"):
+                loss = self.objective(Xb, tb)
+                for p in params:
+                    p.grad = None
+                loss.backward()  # the graph shows ‖δ‖ once its leaves have gradients
+                dot = ad.draw_graph(loss, params=self.model)
+                text = ad.explain(loss, params=self.model)
+        finally:
+            for p, g in zip(params, kept):
+                p.grad = g
         try:
             svg = dot.pipe(format="svg").decode("utf-8")
         except Exception:  # Graphviz's dot missing or failing: the page shows the DOT source instead

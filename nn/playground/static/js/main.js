@@ -17,6 +17,7 @@ const FEATURE_NAMES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"];
 const state = {
   socket: null, settings: null, errors: {}, playing: false, data: null, frame: null,
   drawing: false, pending: null, weightPending: false, hello: null,
+  editing: new Set(), // text controls typed into but not yet sent
 };
 const history = new History();
 const boundary = new Boundary($("boundary"));
@@ -164,7 +165,7 @@ function showSettings() {
     if (error) error.textContent = errors[key] || "";
     const el = $(key);
     if (el) el.classList.toggle("bad", key in errors);
-    if (key in errors || !el) continue;
+    if (key in errors || !el || state.editing.has(key)) continue; // never overwrite what the user is typing
     el.value = s[key];
   }
   for (const key of Object.keys(errors)) if (!FIELDS.includes(key)) showMessage(`${key}: ${errors[key]}`);
@@ -190,7 +191,9 @@ function showSettings() {
 
 function wireControls() {
   for (const key of ["lr", "momentum", "reg-rate", "batch-size", "seed", "hidden", "activation", "regularization", "speed", "dataset", "classes"]) {
+    $(key).addEventListener("input", () => state.editing.add(key));
     $(key).addEventListener("change", () => {
+      state.editing.delete(key);
       if (key === "dataset") state.pending = null;
       set({ [key]: $(key).value });
     });
@@ -331,5 +334,7 @@ window.addEventListener("hashchange", () => {
   const same = state.settings && Object.entries(wanted).every(([k, v]) => state.settings[k] === v);
   if (!same) set(wanted, true);
 });
+// For the browser console (and the browser tests): what the page knows, read-only by convention.
+window.playground = { state, history };
 wireControls();
 connect();
