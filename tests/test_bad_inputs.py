@@ -375,6 +375,10 @@ CASES = [
     Case("flag-seed", lambda w: playground(["--seed", "-1", "--out", str(w.out)]), SystemExit, r"--seed: '-1' is outside"),
     Case("flag-hidden-negative", lambda w: playground(["--hidden", "8,-3", "--out", str(w.out)]), SystemExit,
          r"every layer size must be at least 1"),
+    Case("flag-hidden-huge", lambda w: playground(["--hidden", "1000000000000", "--out", str(w.out)]), SystemExit,
+         r"--hidden: '1000000000000': at most 1024 units per layer"),
+    Case("flag-hidden-too-many-weights", lambda w: playground(["--hidden", ",".join(["1024"] * 5), "--out", str(w.out)]),
+         SystemExit, r"--hidden: '1024,1024,1024,1024,1024': 4,198,400 weights, at most 4,194,304"),
     Case("flag-test-fraction", lambda w: playground(["--test-fraction", "0", "--out", str(w.out)]), SystemExit,
          r"--test-fraction: '0' is outside"),
     Case("flag-dataset", lambda w: playground(["--dataset", "moons", "--out", str(w.out)]), SystemExit, r"invalid choice: 'moons'"),
@@ -406,6 +410,21 @@ def test_the_catalogue_is_big_and_names_are_unique():
     assert len(CASES) >= 50
     assert len({c.id for c in CASES}) == len(CASES)
 
+
+
+def test_the_playground_out_of_memory_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    import nn.playground.run as run
+
+    def exhausted(config):
+        raise MemoryError
+
+    monkeypatch.setattr(run, "train", exhausted)
+    out = tmp_path / "out"
+    assert playground(["--hidden", "8,8", "--epochs", "1", "--out", str(out), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1, captured.err
+    assert "out of memory for spiral, 2-8-8-2 tanh; try a smaller --hidden or --batch-size; nothing was written" in captured.err
+    assert not out.exists()
 
 # ---------------------------------------------------------------------------- atomic saves
 def _two_models():
