@@ -358,3 +358,12 @@ def test_the_linear_preset_has_no_hidden_layer_and_a_straight_boundary():
     assert s.settings.sizes == [2, 2]
     s.advance(30)
     assert s.history[-1][4] > 0.95
+
+
+def test_a_time_budget_splits_the_run_into_frames_without_changing_it():
+    a, b = Session(), Session()
+    assert len(a.advance(5, budget=0.0)) == 1  # at least one epoch, however small the budget
+    while a.epoch < 5:
+        a.advance(5, budget=0.0)
+    b.advance(5)
+    assert a.history == b.history and same(weights(a), weights(b))

@@ -36,6 +36,7 @@ from nn.playground.serve.settings import NEW_DATA, NEW_MODEL, Settings, Settings
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_FPS = 25
+FRAME_WORK = 0.06  # seconds of training per frame at most, so a high speed still gives 10+ frames a second
 GRAPH_EVERY = 2.0  # seconds between graph renderings while playing (Graphviz takes ~0.1 s)
 MAX_MESSAGE = 256 * 1024  # bytes: 2,000 uploaded points fit in 60 KB
 MAX_PAGES = 8  # pages training at once on one server
@@ -109,7 +110,7 @@ class Page:
     async def play_frame(self) -> None:
         started = time.monotonic()
         s = self.session
-        rows = await self.work(s.advance, s.settings.speed)
+        rows = await self.work(s.advance, s.settings.speed, FRAME_WORK)
         await self.send(await self.work(s.frame, rows))
         if not s.playing or time.monotonic() - self.last_graph > GRAPH_EVERY:
             await self.send_graph()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import math
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,12 +193,14 @@ class Session:
                 accs.append(None if self.settings.regression else float((y.data.argmax(axis=1) == t).mean()))
         return [*row, *accs, *map(_finite, self.grad_norms)]
 
-    def advance(self, epochs: int) -> list[list[float | None]]:
-        """Train `epochs` epochs (fewer if training diverges); return their history rows."""
-        start = len(self.history)
+    def advance(self, epochs: int, budget: float | None = None) -> list[list[float | None]]:
+        """Train `epochs` epochs, fewer if training diverges or after `budget` seconds (at least one
+        epoch); return their history rows. The budget splits a run into frames differently, never
+        changes the run: each epoch is the same whichever frame it falls in."""
+        start, began = len(self.history), time.perf_counter()
         for _ in range(epochs):
             self.train_epoch()
-            if self.diverged:
+            if self.diverged or (budget is not None and time.perf_counter() - began > budget):
                 break
         return self.history[start:]
 

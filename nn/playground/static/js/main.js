@@ -327,6 +327,13 @@ function connect() {
   });
 }
 
+// Links are laid out from the squares' positions: lay them out again when the window changes size.
+window.addEventListener("resize", () => {
+  if (!state.frame) return;
+  network.key = "";
+  network.build(state.frame.sizes, state.frame.inputs, state.frame.regression);
+  network.update(state.frame);
+});
 // The server trains for as long as the page is open: close the socket when the page goes away.
 window.addEventListener("pagehide", () => state.socket && state.socket.close());
 window.addEventListener("hashchange", () => {
