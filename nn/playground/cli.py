@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from nn.datasets import DATASETS
+from nn.playground.values import layer_sizes, number
 
 PROG = "autodiff-playground"
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
@@ -58,25 +59,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _number(
-    kind: Callable[[str], Any], low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = False
-) -> Callable[[str], Any]:
-    """An argparse type: parse with `kind` and check the value lies in the interval from `low` to `high`."""
-    def parse(text: str) -> Any:
+def _argument(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a parser of `nn.playground.values`: its ValueError becomes argparse's error."""
+    def argument(text: str) -> Any:
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
-        above = value > low if low_open else value >= low
-        below = value < high if high_open else value <= high
-        if not (above and below and math.isfinite(value)):
-            lo = ("(" if low_open else "[") + f"{low:g}"
-            hi = "∞)" if not math.isfinite(high) else f"{high:g}" + (")" if high_open else "]")
-            raise argparse.ArgumentTypeError(f"{text!r} is outside {lo}, {hi}")
-        return value
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
 
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
-    return parse
+    argument.__name__ = parse.__name__
+    return argument
+
+
+def _number(kind: type, low: float, high: float = math.inf, **kw: bool) -> Callable[[str], Any]:
+    return _argument(number(kind, low, high, **kw))
 
 
 #: Bounds on --hidden: a playground network, evaluated at once on the 200 × 200 grid of the picture
@@ -87,15 +83,8 @@ MAX_WEIGHTS = 2**22
 
 def _hidden(text: str) -> tuple[int, ...]:
     """'8,8' → (8, 8); '' or 'none' → () (no hidden layer: a linear model); at most MAX_UNITS per layer."""
-    if text.strip().lower() in ("", "none", "0"):
-        return ()
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of layer sizes such as 8,8") from None
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"{text!r}: every layer size must be at least 1")
-    if max(sizes) > MAX_UNITS:
+    sizes = _argument(layer_sizes)(text)
+    if sizes and max(sizes) > MAX_UNITS:
         raise argparse.ArgumentTypeError(f"{text[:40]!r}: at most {MAX_UNITS} units per layer in the playground")
     weights = sum(a * b for a, b in zip((2, *sizes), (*sizes, 2)))  # with 2 inputs and 2 outputs, the most there are
     if weights > MAX_WEIGHTS:

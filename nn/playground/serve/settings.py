@@ -9,13 +9,13 @@ is the canonical text of each value, which the page writes back into its control
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from nn.datasets import CLASSIFICATION, DATASETS, MULTICLASS
 from nn.playground.serve.features import FEATURES, one_input
+from nn.playground.values import integer, layer_sizes, number
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 REGULARIZATIONS = ("none", "L1", "L2")
@@ -38,34 +38,6 @@ class SettingsError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
-def _number(kind: type, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Callable[[Any], Any]:
-    """A parser: `kind(text)` inside the interval from `low` to `high`."""
-    def parse(text: Any) -> Any:
-        if isinstance(text, bool):
-            raise ValueError("must be a number")
-        try:
-            value = kind(float(text)) if kind is float else _integer(text)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"{str(text)[:40]!r} is not a{'n integer' if kind is int else ' number'}") from None
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
-            lo = ("(" if low_open else "[") + f"{low:g}"
-            hi = f"{high:g}" + (")" if high_open else "]")
-            raise ValueError(f"{value:g} is outside {lo}, {hi}")
-        return value
-    return parse
-
-
-def _integer(text: Any) -> int:
-    if isinstance(text, int):
-        return text
-    text = str(text).strip()
-    if len(text) > 12:
-        raise ValueError(text)
-    return int(text)
-
-
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(text: Any) -> str:
         if text not in options:
@@ -76,17 +48,11 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
 
 def parse_hidden(text: Any) -> tuple[int, ...]:
     """'8,8' → (8, 8); '' → () (no hidden layer: a linear model); at most MAX_LAYERS of MAX_UNITS."""
-    text = str(text).strip()
-    if text in ("", "none"):
-        return ()
-    try:
-        sizes = tuple(_integer(part) for part in text.split(","))
-    except ValueError:
-        raise ValueError(f"{text[:40]!r} is not a list of layer sizes such as 8,8") from None
+    sizes = layer_sizes(text)
     if len(sizes) > MAX_LAYERS:
         raise ValueError(f"at most {MAX_LAYERS} hidden layers, got {len(sizes)}")
-    if any(not 1 <= s <= MAX_UNITS for s in sizes):
-        raise ValueError(f"every layer needs 1 to {MAX_UNITS} units")
+    if any(s > MAX_UNITS for s in sizes):
+        raise ValueError(f"at most {MAX_UNITS} units per layer on the page")
     return sizes
 
 
@@ -117,7 +83,7 @@ def parse_points(value: Any) -> tuple[tuple[float, float, int], ...]:
             if isinstance(row, (str, bytes)) or len(row) != 3:
                 raise ValueError
             x, y = float(row[0]), float(row[1])
-            c = row[2] if isinstance(row[2], int) and not isinstance(row[2], bool) else _integer(row[2])
+            c = integer(row[2])
         except (TypeError, ValueError):
             raise ValueError(f"point {i + 1} is not x, y, class") from None
         if not (abs(x) <= MAX_COORD and abs(y) <= MAX_COORD):
@@ -135,19 +101,19 @@ def _format_points(points: tuple[tuple[float, float, int], ...]) -> str:
 # id (as the page and the URL fragment name it) → (parser, formatter). Order is the fragment's order.
 FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str]]] = {
     "dataset": (_choice(DATASET_CHOICES), str),
-    "classes": (_number(int, 2, MAX_CLASSES), str),
-    "noise": (_number(float, 0, 0.5), repr),
-    "train-ratio": (_number(int, 10, 90), str),
-    "batch-size": (_number(int, 1, SAMPLES), str),
-    "seed": (_number(int, 0, 2**31 - 1), str),
+    "classes": (number(int, 2, MAX_CLASSES), str),
+    "noise": (number(float, 0, 0.5), repr),
+    "train-ratio": (number(int, 10, 90), str),
+    "batch-size": (number(int, 1, SAMPLES), str),
+    "seed": (number(int, 0, 2**31 - 1), str),
     "features": (parse_features, ",".join),
     "hidden": (parse_hidden, lambda h: ",".join(map(str, h))),
     "activation": (_choice(ACTIVATIONS), str),
-    "lr": (_number(float, 0, 10, low_open=True), repr),
-    "momentum": (_number(float, 0, 1, high_open=True), repr),
+    "lr": (number(float, 0, 10, low_open=True), repr),
+    "momentum": (number(float, 0, 1, high_open=True), repr),
     "regularization": (_choice(REGULARIZATIONS), str),
-    "reg-rate": (_number(float, 0, 10), repr),
-    "speed": (_number(int, 1, 50), str),
+    "reg-rate": (number(float, 0, 10), repr),
+    "speed": (number(int, 1, 50), str),
     "points": (parse_points, _format_points),
 }
 

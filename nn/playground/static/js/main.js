@@ -140,7 +140,8 @@ const handlers = {
 };
 
 function number(v) {
-  return v === null || v === undefined ? "NaN" : v.toFixed(3);
+  if (v === null || v === undefined) return "NaN";
+  return Math.abs(v) >= 0.1 ? v.toFixed(3) : String(Number(v.toPrecision(3))); // 0.0412, 0.000412: plain numbers
 }
 
 function percent(v) {
