@@ -1,13 +1,14 @@
 """Random programs (autodiff.testing.programs): every input's gradient against finite differences.
 
 Each program is a random DAG of public ops (reuse of intermediates, broadcasting, reductions over
-random axes, indexing, matmul chains, softmax, logsumexp …) on values kept in safe domains. Every
-one is gradchecked, and its gradients must agree across the engine's three backward paths (the
-fast walk into `.grad`, `ad.grad`, the anomaly-checking walk, and the `create_graph` walk); a
-subset also goes through `gradgradcheck`. The number of programs follows the Hypothesis profile:
+random axes, indexing with arrays and Tensors, zero exponents, matmul chains, softmax, logsumexp …)
+on values kept in safe domains. Every one is gradchecked, and its gradients must agree across the
+engine's backward paths (the fast walk into `.grad`, `ad.grad`, the anomaly-checking walk, and the
+`create_graph` walk); a subset also goes through `gradgradcheck`, and programs over inputs with
+zero-length axes through both. The number of programs follows the Hypothesis profile:
 
-    HYPOTHESIS_PROFILE=ci        (default)  40 + 40 + 15 + 15 programs, about 5 s
-    HYPOTHESIS_PROFILE=thorough             3000 + 1000 + 500 + 500 programs
+    HYPOTHESIS_PROFILE=ci        (default)  40 + 40 + 15 + 15 + 30 + 10 programs, about 6 s
+    HYPOTHESIS_PROFILE=thorough             3000 + 1000 + 500 + 500 + 500 + 200 programs
 
 Any failure it finds is pasted (from Hypothesis' report, which prints the program as a script)
 into REGRESSIONS below, named, so it is checked on every run from then on.
@@ -16,6 +17,7 @@ into REGRESSIONS below, named, so it is checked on every run from then on.
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -31,9 +33,11 @@ N_FIRST = 3000 if THOROUGH else 40
 N_LARGE = 1000 if THOROUGH else 40
 N_SECOND = 500 if THOROUGH else 15
 N_FLOAT32 = 500 if THOROUGH else 15
+N_EMPTY = 500 if THOROUGH else 30
+N_EMPTY_SECOND = 200 if THOROUGH else 10
 
 #: Programs tried, by check; reported at the end of this module's tests.
-COUNTS = {"gradcheck": 0, "gradgradcheck": 0, "float32": 0}
+COUNTS = {"gradcheck": 0, "gradgradcheck": 0, "float32": 0, "zero-size": 0}
 
 
 class _CountReport:
@@ -42,7 +46,8 @@ class _CountReport:
     def pytest_terminal_summary(self, terminalreporter):
         terminalreporter.write_line(
             f"fuzz ({PROFILE} profile): {COUNTS['gradcheck']} random programs gradchecked, "
-            f"{COUNTS['gradgradcheck']} gradgradchecked, {COUNTS['float32']} run in float32 against float64"
+            f"{COUNTS['gradgradcheck']} gradgradchecked, {COUNTS['float32']} run in float32 against float64, "
+            f"{COUNTS['zero-size']} of them over zero-length axes"
         )
 
 
@@ -121,6 +126,50 @@ def test_random_programs_stay_float32_and_agree_with_float64(program):
         np.testing.assert_allclose(a.data, b.data, rtol=1e-2, atol=1e-2 * scale)
 
 
+@settings(max_examples=N_EMPTY)
+@given(programs(zero_size=True))
+def test_random_programs_over_zero_length_axes_have_gradients_of_every_inputs_shape(program):
+    COUNTS["gradcheck"] += 1
+    COUNTS["zero-size"] += 1
+    check_gradients(program)  # gradcheck checks every gradient's shape, also of inputs without elements
+    xs = program.tensors()
+    for x, g in zip(xs, ad.grad(list(program(*xs)), xs, [np.ones(o.shape) for o in program(*xs)])):
+        assert g.shape == x.shape and g.dtype == x.dtype
+
+
+@settings(max_examples=N_EMPTY_SECOND)
+@given(programs(zero_size=True, max_steps=8))
+def test_random_programs_over_zero_length_axes_have_correct_second_derivatives(program):
+    COUNTS["gradgradcheck"] += 1
+    COUNTS["zero-size"] += 1
+    assert gradgradcheck(program, *program.tensors())
+
+
+def test_the_generator_makes_index_tensors_zero_exponents_and_zero_length_axes():
+    sources = []
+
+    @settings(max_examples=60, derandomize=True, database=None)
+    @given(programs(ops=["getitem", "pow"], min_steps=3, max_steps=6))
+    def draw(program):
+        sources.append(program.source)
+
+    draw()
+    text = "\n".join(sources)
+    assert re.search(r"\[ad\.Tensor\(c\d+\)\]", text)  # a Tensor as the index
+    assert "dtype=bool)" in text and "dtype=np.intp)" in text  # masks and integer indices among the constants
+    assert re.search(r"\*\* 0(\.0)?\n", text) and ("0.0 **" in text or "ad.pow(0.0" in text)  # x⁰ and 0ˣ
+    empties, outputs = [], []
+
+    @settings(max_examples=30, derandomize=True, database=None)
+    @given(programs(zero_size=True, max_steps=6))
+    def draw_empty(program):
+        empties.append(any(a.size == 0 for a in program.inputs))
+        outputs.append(any(o.size for o in program(*program.tensors())))
+
+    draw_empty()
+    assert all(empties) and any(outputs)  # every one has an empty input; some still give values
+
+
 def test_the_generator_reaches_every_op_and_its_programs_replay():
     seen: set[str] = set()
     sizes = []
@@ -179,6 +228,26 @@ REGRESSIONS: dict[str, tuple[str, list[np.ndarray]]] = {
         "    v2 = x0[c0] @ x1 @ x1.T\n"
         "    return (ad.softmax(v2, axis=0),)\n",
         [np.array([[0.5, -1.0], [2.0, 1.5], [0.25, -0.75]]), np.array([[0.3, -0.2], [1.1, 0.4]])],
+    ),
+    # A mask and indices given as Tensors; zero powers of a base with exact zeros (slope 0, not 0 · ∞).
+    "index_tensors_and_zero_powers_at_zero": (
+        "c0 = np.array([True, False, True], dtype=bool)\n"
+        "c1 = np.array([2, 0, 2], dtype=np.intp)\n"
+        "c2 = np.array([0.0, 1.0, 1.0])\n"
+        "def f(x0, x1):\n"
+        "    v2 = x0 * np.asarray(c2, x0.dtype)\n"
+        "    v3 = v2 ** 0 + ad.pow(v2, np.asarray([0.0, 2.0, 1.0], x0.dtype)) + x1 ** v2\n"
+        "    return (v3[ad.Tensor(c0)], v3[ad.Tensor(c1)] * x1[ad.Tensor(c1)])\n",
+        [np.array([0.5, -1.0, 2.0]), np.array([0.7, 1.3, 0.9])],
+    ),
+    # Inputs without elements: a k = 0 matmul gives zeros, joined with an empty input, summed over it.
+    "zero_length_axes": (
+        "def f(x0, x1, x2):\n"
+        "    v3 = x0 @ x1\n"
+        "    v4 = ad.concatenate([x0, v3 * x2], axis=1)\n"
+        "    v5 = v4.sum(axis=1) + x0.sum(axis=1) + x2.sum()\n"
+        "    return (ad.softmax(v4, axis=-1), v5, x1.T.reshape(3, 0) * 2.0)\n",
+        [np.zeros((2, 0)), np.zeros((0, 3)), np.array([0.5, -1.0, 2.0])],
     ),
     # 0-d values broadcast back against matrices, a stack of a tensor with itself.
     "scalar_reduction_broadcast_back_and_self_stack": (

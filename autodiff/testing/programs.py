@@ -3,8 +3,11 @@
 A `Program` is a small straight-line Python function of Tensors, kept as its source, plus the input
 arrays it was drawn for. `programs()` builds one step at a time from `OPS`, a table of
 (name, builder) pairs over the public `autodiff` functions: random DAGs that reuse intermediates,
-broadcast, reduce over random axes, index (basic, integer arrays with repeats, boolean masks),
-chain matmuls, and take softmax / logsumexp. Every step is evaluated while it is drawn, so values
+broadcast, reduce over random axes, index (basic, integer arrays with repeats, boolean masks, as
+arrays and as Tensors made from bools or integers), raise to powers (zero exponents too), chain
+matmuls, and take softmax / logsumexp. `programs(zero_size=True)` draws programs over inputs with
+zero-length axes (sums over them, k = 0 matmuls, empty slices and joins), whose gradients must still
+have every input's shape. Every step is evaluated while it is drawn, so values
 stay in safe domains: log, sqrt and fractional powers only see exp-, sigmoid- or softplus-like
 positive intermediates, kinks (relu, abs, clip, max, min, maximum) are kept at least `MARGIN`
 away, and every value stays finite and within ±`BOUND`. Central differences are then trustworthy.
@@ -47,6 +50,9 @@ Shape = tuple[int, ...]
 # ---------------------------------------------------------------------------- the program
 def _literal(a: np.ndarray) -> str:
     """`a` as exact Python source (floats by repr, so the value round-trips)."""
+    if a.size == 0:  # tolist() would lose the shape
+        kind = {"b": "bool", "i": "np.intp", "u": "np.intp"}.get(a.dtype.kind)
+        return f"np.zeros({a.shape!r}{f', dtype={kind}' if kind else ''})"
     if a.dtype == bool:
         return f"np.array({a.tolist()!r}, dtype=bool)"
     if a.dtype.kind in "iu":
@@ -99,10 +105,11 @@ class Program:
 class Builder:
     """The program being drawn: its values (evaluated as they are added), constants and inputs."""
 
-    def __init__(self, draw: Any, max_inputs: int, max_input_size: int) -> None:
+    def __init__(self, draw: Any, max_inputs: int, max_input_size: int, allow_empty: bool = False) -> None:
         self.draw = draw
         self.max_inputs = max_inputs
         self.max_input_size = max_input_size
+        self.allow_empty = allow_empty  # values with a zero-length axis may be made and used
         self.inputs: list[np.ndarray] = []
         self.consts: list[np.ndarray] = []
         self.names: list[str] = []  # value names in order: x0, v1, …
@@ -137,9 +144,13 @@ class Builder:
         self.env[name] = a
         return f"np.asarray({name}, x0.dtype)" if a.dtype.kind == "f" else name
 
-    def pick(self, ok: Callable[[np.ndarray], bool] = lambda v: True) -> str | None:
-        """A value satisfying `ok`: recent ones are likelier (and what Hypothesis shrinks to)."""
-        good = [n for n, v in zip(self.names, self.values) if ok(v)]
+    def pick(self, ok: Callable[[np.ndarray], bool] = lambda v: True, empty: bool = False) -> str | None:
+        """A value satisfying `ok`: recent ones are likelier (and what Hypothesis shrinks to).
+
+        Values without elements are offered only to builders that say they handle them (`empty`):
+        most value tests (`v.min() > 0`) have no answer for them.
+        """
+        good = [n for n, v in zip(self.names, self.values) if (v.size or empty) and ok(v)]
         if not good:
             return None
         return good[-1 - self.draw(st.integers(0, len(good) - 1))]
@@ -158,7 +169,9 @@ class Builder:
         with no_grad(), np.errstate(all="ignore"):
             out = eval(expr, self.env)
         v = out.data
-        if not (0 < v.size <= MAX_SIZE) or not np.isfinite(v).all() or np.abs(v).max() > BOUND:
+        if not (0 < v.size or self.allow_empty) or v.size > MAX_SIZE:
+            return None
+        if not np.isfinite(v).all() or (v.size and np.abs(v).max() > BOUND):
             return None
         name = f"v{len(self.names)}"
         self.env[name] = out
@@ -221,7 +234,7 @@ def _away(v: np.ndarray, *kinks: float) -> bool:
 # intermediate for log, a new weight matrix for matmul).
 def _unary(fn: str, method: str | None = None) -> Callable[[Builder], str | None]:
     def build(b: Builder) -> str | None:
-        x = b.pick()
+        x = b.pick(empty=True)
         if method and b.draw(st.booleans()):
             return b.emit(f"{x}.{method}()")
         return b.emit(f"ad.{fn}({x})")
@@ -260,26 +273,53 @@ def _log_like(fn: str) -> Callable[[Builder], str | None]:
 
 
 def _pow(b: Builder) -> str | None:
-    kind = b.draw(st.sampled_from(["scalar", "tensor", "rpow"]))
+    kind = b.draw(st.sampled_from(["scalar", "tensor", "rpow", "zero", "rpow-zero"]))
     if kind == "rpow":
         x = b.pick(lambda v: np.abs(v).max() < 3)
         return None if x is None else b.emit(f"{b.draw(st.sampled_from([0.5, 2.0, 3.0]))} ** {x}")
+    if kind == "rpow-zero":  # 0ˣ = 0 for every x > 0: its slope is 0, not 0 · ln 0
+        x = b.pick(lambda v: v.min() > MARGIN)
+        return None if x is None else b.emit(f"0.0 ** {x}" if b.draw(st.booleans()) else f"ad.pow(0.0, {x})")
+    if kind == "zero":
+        return _zero_power(b)
     base = _positive(b, 0.2)
     if base is None:
         return None
     if kind == "scalar":
-        return b.emit(f"{base} ** {b.draw(st.sampled_from([2, 3, 0.5, -1.0, 1.5, -0.5]))!r}")
+        return b.emit(f"{base} ** {b.draw(st.sampled_from([2, 3, 0.5, -1.0, 1.5, -0.5, 0, 0.0]))!r}")
     shape = b.value(base).shape
     e = b.pick(lambda v: _broadcastable(v.shape, shape) and np.abs(v).max() < 2)
     return None if e is None else b.emit(f"ad.pow({base}, {e})" if b.draw(st.booleans()) else f"{base} ** {e}")
 
 
-def _other(b: Builder, x: str, ok: Callable[[np.ndarray], bool] = lambda v: True) -> str | None:
+def _zero_power(b: Builder) -> str | None:
+    """x⁰ on any x, or x^e with whole exponents e ∈ {0, 1, 2}, on bases that may hold exact zeros
+    (x ⊙ a 0/1 constant): 0⁰ = 1 is flat in the base, so its slope there is 0, not 0 · 0⁻¹."""
+    x = b.pick()
+    if x is None:
+        return None
+    if b.draw(st.booleans()):
+        keep = b.draw(hnp.arrays(np.float64, b.value(x).shape, elements=st.sampled_from([0.0, 1.0])))
+        x = b.emit(f"{x} * {b.const(keep)}")
+        if x is None:
+            return None
+    if b.draw(st.booleans()):
+        return b.emit(f"{x} ** {b.draw(st.sampled_from(['0', '0.0']))}")
+    shape = b.draw(hnp.broadcastable_shapes(b.value(x).shape, max_dims=b.value(x).ndim, max_side=3))
+    e = b.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0, 2.0])))
+    return b.emit(f"ad.pow({x}, {b.const(e)})")
+
+
+def _anything(v: np.ndarray) -> bool:
+    return True
+
+
+def _other(b: Builder, x: str, ok: Callable[[np.ndarray], bool] = _anything) -> str | None:
     """A second operand for x: a value it broadcasts with, a Python scalar, or a new input or constant."""
     shape = b.value(x).shape
     kind = b.draw(st.sampled_from(["value", "value", "scalar", "new"]))
     if kind == "value":
-        y = b.pick(lambda v: _broadcastable(v.shape, shape) and ok(v))
+        y = b.pick(lambda v: _broadcastable(v.shape, shape) and ok(v), empty=ok is _anything)
         if y is not None:
             return y
     if kind == "scalar":
@@ -294,7 +334,9 @@ def _other(b: Builder, x: str, ok: Callable[[np.ndarray], bool] = lambda v: True
 
 def _binary(symbol: str, fn: str, ok_b: Callable[[np.ndarray], bool] | None = None) -> Callable[[Builder], str | None]:
     def build(b: Builder) -> str | None:
-        x = b.pick()
+        x = b.pick(empty=ok_b is None)
+        if x is None:
+            return None
         y = _other(b, x, ok_b or _anything)
         if y is None:
             return None
@@ -305,10 +347,6 @@ def _binary(symbol: str, fn: str, ok_b: Callable[[np.ndarray], bool] | None = No
         return b.emit(f"ad.{fn}({left}, {right})")
 
     return build
-
-
-def _anything(v: np.ndarray) -> bool:
-    return True
 
 
 def _is_number(s: str) -> bool:
@@ -337,6 +375,8 @@ def _kinked_unary(b: Builder) -> str | None:
 def _extremum(b: Builder) -> str | None:
     fn = b.draw(st.sampled_from(["maximum", "minimum"]))
     x = b.pick()
+    if x is None:
+        return None
     xv = b.value(x)
     y = b.pick(lambda v: _broadcastable(v.shape, xv.shape) and np.abs(v - xv).min() > MARGIN)
     if y is None:
@@ -348,12 +388,14 @@ def _extremum(b: Builder) -> str | None:
 
 def _reduce(b: Builder) -> str | None:
     fn = b.draw(st.sampled_from(["sum", "mean", "logsumexp", "max", "min"]))
-    x = b.pick(lambda v: v.ndim > 0) if b.draw(st.integers(0, 3)) else b.pick()
+    x = b.pick(lambda v: v.ndim > 0, empty=True) if b.draw(st.integers(0, 3)) else b.pick(empty=True)
     if x is None:
         return None
     v = b.value(x)
     axis = _axis(b, v.ndim) if v.ndim else None
-    if fn in ("max", "min"):
+    if fn != "sum" and any(v.shape[a] == 0 for a in _axes(axis, v.ndim)):
+        return None  # only a sum is defined over no values (it is 0)
+    if fn in ("max", "min") and v.size:
         # the extreme must be unique along the reduced axes, by MARGIN: no tie, no kink
         moved = np.moveaxis(v, _axes(axis, v.ndim), tuple(range(-len(_axes(axis, v.ndim)), 0))) if v.ndim else v
         flat = np.sort(moved.reshape(*moved.shape[: moved.ndim - len(_axes(axis, v.ndim))], -1), axis=-1)
@@ -367,15 +409,17 @@ def _reduce(b: Builder) -> str | None:
 
 def _softmax(b: Builder) -> str | None:
     fn = b.draw(st.sampled_from(["softmax", "log_softmax"]))
-    x = b.pick(lambda v: v.ndim > 0)
+    x = b.pick(lambda v: v.ndim > 0, empty=True)
     if x is None:
         return None
     axis = _axis(b, b.value(x).ndim, single=True)
+    if b.value(x).shape[axis] == 0:
+        return None  # a softmax over no values is an error
     return b.emit(f"ad.{fn}({x}, axis={axis})" if b.draw(st.booleans()) else f"{x}.{fn}({axis})")
 
 
 def _reshape(b: Builder) -> str | None:
-    x = b.pick()
+    x = b.pick(empty=True)
     shape = b.value(x).shape
     size = int(np.prod(shape))
     target = b.draw(st.sampled_from([(-1,), (1, -1), tuple(reversed(shape)), (size, 1), (*shape, 1), (1, *shape)]))
@@ -383,7 +427,7 @@ def _reshape(b: Builder) -> str | None:
 
 
 def _transpose(b: Builder) -> str | None:
-    x = b.pick(lambda v: v.ndim > 1)
+    x = b.pick(lambda v: v.ndim > 1, empty=True)
     if x is None:
         return None
     ndim = b.value(x).ndim
@@ -394,29 +438,36 @@ def _transpose(b: Builder) -> str | None:
 
 
 def _getitem(b: Builder) -> str | None:
-    x = b.pick(lambda v: v.ndim > 0)
+    x = b.pick(lambda v: v.ndim > 0, empty=True)
     if x is None:
         return None
     shape = b.value(x).shape
     kind = b.draw(st.sampled_from(["basic", "integer", "mask"]))
     if kind == "basic":
         index = b.draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
-        if b.value(x)[index].size == 0:
+        if b.value(x)[index].size == 0 and not b.allow_empty:
             return None
         return b.emit(f"{x}[{index!r}]")
     if kind == "integer":
+        if 0 in shape:
+            return None  # no index fits an empty axis
         # repeated indices are likely: their gradients must add up
         index = b.draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(max_dims=2, max_side=4)))
-        names = [b.const(i.astype(np.intp)) for i in index]
+        names = [_as_index_tensor(b, b.const(i.astype(np.intp))) for i in index]
         return b.emit(f"{x}[{', '.join(names)}]" if len(names) > 1 else f"{x}[{names[0]}]")
     mask = b.draw(hnp.arrays(bool, shape))
-    if not mask.any():
+    if not mask.any() and not b.allow_empty:
         return None
-    return b.emit(f"{x}[{b.const(mask)}]")
+    return b.emit(f"{x}[{_as_index_tensor(b, b.const(mask))}]")
+
+
+def _as_index_tensor(b: Builder, const: str) -> str:
+    """An index array as it is, or as a Tensor made from it: a mask Tensor selects, an integer one indexes."""
+    return f"ad.Tensor({const})" if b.draw(st.booleans()) else const
 
 
 def _broadcast_to(b: Builder) -> str | None:
-    x = b.pick()
+    x = b.pick(empty=True)
     shape = b.value(x).shape
     other = b.draw(hnp.broadcastable_shapes(shape, max_dims=len(shape) + 1, max_side=3))
     target = np.broadcast_shapes(shape, other)
@@ -425,13 +476,13 @@ def _broadcast_to(b: Builder) -> str | None:
 
 def _join(b: Builder) -> str | None:
     fn = b.draw(st.sampled_from(["concatenate", "stack"]))
-    x = b.pick(lambda v: v.ndim > 0) if fn == "concatenate" else b.pick()
+    x = b.pick(lambda v: v.ndim > 0, empty=True) if fn == "concatenate" else b.pick(empty=True)
     if x is None:
         return None
     shape = b.value(x).shape
     if fn == "stack":
         axis = b.draw(st.integers(-len(shape) - 1, len(shape)))
-        parts = [x] + [b.pick(lambda v: v.shape == shape) for _ in range(b.draw(st.integers(1, 2)))]
+        parts = [x] + [b.pick(lambda v: v.shape == shape, empty=True) for _ in range(b.draw(st.integers(1, 2)))]
     else:
         axis = b.draw(st.integers(-len(shape), len(shape) - 1))
         k = axis % len(shape)
@@ -439,12 +490,12 @@ def _join(b: Builder) -> str | None:
         def fits(v: np.ndarray) -> bool:
             return v.ndim == len(shape) and v.shape[:k] == shape[:k] and v.shape[k + 1:] == shape[k + 1:]
 
-        parts = [x] + [b.pick(fits) for _ in range(b.draw(st.integers(1, 2)))]
+        parts = [x] + [b.pick(fits, empty=True) for _ in range(b.draw(st.integers(1, 2)))]
     return b.emit(f"ad.{fn}([{', '.join(parts)}], axis={axis})")  # often x with itself: reuse
 
 
 def _where(b: Builder) -> str | None:
-    x = b.pick()
+    x = b.pick(empty=True)
     y = _other(b, x)
     if y is None:
         return None
@@ -456,7 +507,7 @@ def _where(b: Builder) -> str | None:
 
 def _matmul(b: Builder) -> str | None:
     """x @ W₁ @ W₂ …: a chain of 1–3 matrices, each a new input (a weight), a constant or a value."""
-    x = b.pick(lambda v: v.ndim > 0)
+    x = b.pick(lambda v: v.ndim > 0, empty=True)
     if x is None:
         return None
     out = x
@@ -465,7 +516,7 @@ def _matmul(b: Builder) -> str | None:
         k = shape[-1]
         if b.draw(st.booleans()) and len(shape) >= 1:
             # a value of the right shape, when one exists: x @ x.T-like reuse
-            w = b.pick(lambda v, k=k: v.ndim == 2 and v.shape[0] == k)
+            w = b.pick(lambda v, k=k: v.ndim == 2 and v.shape[0] == k, empty=True)
         else:
             w = None
         if w is None:
@@ -497,7 +548,7 @@ OPS: list[tuple[str, Callable[[Builder], str | None]]] = [
     ("mul", _binary("*", "mul")),
     ("div", _binary("/", "div", _div_ok)),
     ("pow", _pow),
-    ("neg", lambda b: b.emit(f"-{b.pick()}") if b.draw(st.booleans()) else b.emit(f"ad.neg({b.pick()})")),
+    ("neg", lambda b: b.emit(f"-{b.pick(empty=True)}") if b.draw(st.booleans()) else b.emit(f"ad.neg({b.pick(empty=True)})")),
     ("matmul", _matmul),
     ("exp", lambda b: (lambda x: None if x is None else b.emit(f"ad.exp({x})"))(b.pick(lambda v: v.max() < 2.5))),
     ("log", _log_like("log")),
@@ -531,6 +582,7 @@ def programs(
     max_input_size: int = 40,
     max_outputs: int = 3,
     ops: Sequence[str] | None = None,
+    zero_size: bool = False,
 ) -> Program:
     """Random programs of `min_steps` to `max_steps` steps over 1 to `max_inputs` inputs (see the module docstring).
 
@@ -538,15 +590,22 @@ def programs(
     appear as the program needs them (weights of a matmul, the other operand of a binary op),
     at most `max_input_size` input elements in all. `ops` restricts the builders to those names
     (see `OP_NAMES`). The program returns its last `max_outputs` values that no later step used.
+    With `zero_size`, one of the first inputs has a zero-length axis, and steps may make and use
+    values without elements (the builders that can: elementwise, sums, matmul, shape ops).
     """
     table = dict(OPS)
     names = list(OP_NAMES if ops is None else ops)
     unknown = [n for n in names if n not in table]
     if unknown:
         raise ValueError(f"programs: unknown ops {unknown}; choose from {', '.join(OP_NAMES)}")
-    b = Builder(draw, max_inputs, max_input_size)
+    b = Builder(draw, max_inputs, max_input_size, allow_empty=zero_size)
     n_first = draw(st.integers(1, min(2, max_inputs)))
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=n_first, min_dims=0, max_dims=3, max_side=max_side)).input_shapes
+    first = hnp.mutually_broadcastable_shapes(
+        num_shapes=n_first, min_dims=1 if zero_size else 0, max_dims=3, min_side=0 if zero_size else 1, max_side=max_side
+    )
+    if zero_size:
+        first = first.filter(lambda s: any(0 in shape for shape in s.input_shapes))
+    shapes = draw(first).input_shapes
     for shape in shapes:
         b.input(shape)
     if not b.inputs:
