@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 import nn
@@ -163,6 +163,15 @@ def test_a_message_past_the_protocol_limit_closes_that_page_only(server, page):
     page.next("graph")
     page.send(type="step")
     assert page.next("frame")["epoch"] == 1
+
+
+def test_a_page_of_another_site_cannot_open_the_socket(server):
+    host = server.url.split("//")[1].rstrip("/")
+    with connect(server.socket_url, origin=f"http://{host}") as ws:  # the playground's own page
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+    with pytest.raises(InvalidStatus) as info:
+        connect(server.socket_url, origin="http://evil.example")
+    assert info.value.response.status_code == 403
 
 
 def test_a_binary_message_gets_an_error(page):

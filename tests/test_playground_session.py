@@ -8,6 +8,8 @@ import runpy
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autodiff as ad
 import nn
@@ -90,6 +92,27 @@ def test_a_bad_value_is_named_with_its_control_and_changes_nothing(key, bad, say
         session.update({"lr": "0.1", key: bad})  # a good value beside it is not applied either
     assert key in info.value.errors and says in info.value.errors[key]
     assert session.settings is settings and session.epoch == epoch and same(weights(session), before)
+
+
+# What a page can send as one value: text, numbers, JSON's other kinds, nested lists.
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+    | st.sampled_from(["8,8", "0.1", "x1,x2", "L1", "relu", "custom", "1:2:1", "-0", "1e400", " 3 "]),
+    lambda inner: st.lists(inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.sampled_from(list(FIELDS)) | st.text(max_size=8), VALUES, max_size=4))
+def test_any_message_either_applies_or_names_every_bad_value(values):
+    """No value, however odd, raises anything but SettingsError; what is accepted round-trips through the fragment."""
+    try:
+        new, changed = Settings().update(values)
+    except SettingsError as e:
+        assert e.errors and all(isinstance(k, str) and isinstance(v, str) and v for k, v in e.errors.items())
+        return
+    again, _ = Settings().update(new.fragment())
+    assert again == new and changed <= set(values)
 
 
 def test_values_that_conflict_blame_the_control_just_set():

@@ -20,6 +20,7 @@ import logging
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.responses import FileResponse
@@ -256,7 +257,22 @@ async def index(request: Any) -> FileResponse:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+def same_origin(ws: WebSocket) -> bool:
+    """True when the socket was opened by a page of this server (or by a client that is no browser).
+
+    Browsers send the page's Origin with every WebSocket; one from another site must not drive
+    this server's training (cross-site WebSocket hijacking).
+    """
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == ws.headers.get("host")
+
+
 async def playground_socket(ws: WebSocket) -> None:
+    if not same_origin(ws):
+        await ws.close(code=1008)  # policy violation: the handshake is refused
+        return
     await ws.accept()
     if Page.open_pages >= MAX_PAGES:
         await ws.send_text(json.dumps({"type": "error", "message": f"this server already trains {MAX_PAGES} pages; close one"}))
