@@ -2,7 +2,7 @@
 
 SciPy gets the parameters flattened into one vector, our exact gradient as `jac`, and exact
 Hessian-vector products as `hessp` for the methods that use them (two reverse passes each,
-never forming the Hessian). SciPy is an optional extra: `pip install autodiff[scipy]`.
+never forming the Hessian). SciPy is an optional extra: `pip install 'autodiff-playground[scipy]'`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autodiff.backward import grad
+from autodiff.extras import require
 from autodiff.tensor import Tensor, mark_modified
 
 #: Methods that take Hessian-vector products (`hessp`).
@@ -50,10 +51,9 @@ def minimize(loss_fn: Callable[[], Tensor], params: Any, method: str = "L-BFGS-B
     >>> bool(result.success), w.data.round(6).tolist()
     (True, [1.0, 1.0])
     """
-    try:
-        from scipy.optimize import minimize as scipy_minimize
-    except ImportError:
-        raise ImportError("minimize needs SciPy: pip install 'autodiff[scipy]' (or pip install scipy)") from None
+    require(["scipy"], "scipy", "minimize")
+    from scipy.optimize import minimize as scipy_minimize
+
     ps = _params(params)
     sizes = [p.size for p in ps]
     dtypes = [p.dtype for p in ps]

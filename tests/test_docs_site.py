@@ -47,3 +47,11 @@ def test_mkdocs_build_strict(tmp_path):
         built = site / ("index.html" if page.stem == "index" else f"{page.stem}/index.html")
         assert built.exists(), f"{page.name} was not built"
     assert (site / "images" / "universal.png").exists()
+    # readable offline: no script, style sheet or font from another host (links to read elsewhere are fine)
+    for html in site.rglob("*.html"):
+        text = html.read_text()
+        assert not re.findall(r'<(?:script|link|img)\b[^>]*(?:src|href)="(?:https?:)?//', text), html
+    # every graph opens at full size, since a wide graph is unreadable at page width
+    for page in DOCS.glob("*.md"):
+        for target in re.findall(r"!\[[^\]]*\]\((images/[^)\s]+\.svg)\)", page.read_text()):
+            assert f"]({target})]({target}" in page.read_text(), f"{page.name}: {target} is not a link to itself"

@@ -88,7 +88,7 @@ def test_runs_are_reproducible_and_replace_old_outputs(tmp_path):
 @pytest.mark.parametrize(
     "flags",
     [["--bogus"], ["--dataset", "moons"], ["--lr", "-1"], ["--lr", "abc"], ["--epochs", "0"], ["--epochs", "1.5"],
-     ["--hidden", "8,x"], ["--hidden", "8,0"], ["--activation", "softplus"], ["--test-fraction", "1"],
+     ["--hidden", "8,x"], ["--hidden", "8,0"], ["--hidden", "0"], ["--activation", "softplus"], ["--test-fraction", "1"],
      ["--momentum", "1"], ["--noise", "-0.1"], ["--n", "5", "--test-fraction", "0.01"], ["--batch-size"]],
 )
 def test_bad_flags_exit_2_with_one_line(flags, tmp_path, capsys):
@@ -161,3 +161,75 @@ def test_python_m_runs_with_a_progress_bar(tmp_path):
 def test_import_nn_pulls_in_no_plotting():
     code = "import sys, autodiff, nn, nn.playground; sys.exit(bool({'matplotlib', 'tqdm'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def _interrupt_at(monkeypatch, epoch: int) -> None:
+    """Make Ctrl-C arrive while epoch `epoch` (1-based) trains."""
+    import importlib
+
+    train_module = importlib.import_module("nn.playground.train")  # the module, not the function of that name
+    real, calls = train_module._epoch, []
+
+    def epoch_or_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == epoch:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "_epoch", epoch_or_ctrl_c)
+
+
+def test_ctrl_c_stops_and_writes_what_the_finished_epochs_learnt(tmp_path, monkeypatch, capsys):
+    _interrupt_at(monkeypatch, 3)
+    assert main([*SMALL, "--out", str(tmp_path)]) == 130
+    assert listing(tmp_path) == sorted(["boundary.png", "loss.png", GRAPH, "weights.npz"])
+    captured = capsys.readouterr()
+    assert "2 epochs" in captured.out
+    assert captured.err.strip() == "autodiff-playground: interrupted after 2 of 4 epochs: wrote what was trained so far"
+
+
+def test_ctrl_c_before_the_first_epoch_writes_nothing(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    _interrupt_at(monkeypatch, 1)
+    assert main([*SMALL, "--out", str(out)]) == 130
+    assert not out.exists()
+    assert "nothing was written" in capsys.readouterr().err
+
+
+def test_a_real_ctrl_c_ends_a_long_run_cleanly(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "nn.playground", "--epochs", "100000", "--n", "200", "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    time.sleep(4)  # imports, then a few hundred epochs
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted after" in err
+    assert (tmp_path / "weights.npz").exists() and "wrote" in out
+
+
+@pytest.mark.parametrize(("flags", "missing"), [([], "matplotlib"), ([], "tqdm"), (["--serve"], "uvicorn")])
+def test_a_missing_optional_package_is_one_line_before_any_work(tmp_path, flags, missing):
+    code = (f"import sys; sys.modules[{missing!r}] = None; from nn.playground import main; "
+            f"sys.exit(main({[*flags, '--epochs', '1', '--out', str(tmp_path / 'out')]!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and missing in out.stderr
+    assert "pip install 'autodiff-playground[playground]'" in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_training_points_keep_a_dark_rim_on_their_own_background():
+    from matplotlib.colors import to_rgba
+    from matplotlib.figure import Figure
+
+    from nn.playground.plots import draw_boundary
+
+    X, t = nn.datasets.gauss(40, 0.1, np.random.default_rng(0))
+    ax = Figure().add_subplot()
+    draw_boundary(ax, nn.MLP([2, 2], rng=np.random.default_rng(0)), X, t, X[:5], t[:5], resolution=10)
+    for points in ax.collections[-4:]:  # train and held-out points of both classes
+        r, g, b, _ = to_rgba(points.get_edgecolor()[0])
+        assert 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from autodiff.extras import require
 from autodiff.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "programs", "strategies"]
@@ -15,5 +16,6 @@ __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "programs", "strategi
 
 def __getattr__(name: str) -> Any:
     if name in ("strategies", "programs"):
+        require(["hypothesis"], "test", f"autodiff.testing.{name}")
         return importlib.import_module(f"autodiff.testing.{name}")
     raise AttributeError(f"module 'autodiff.testing' has no attribute {name!r}")

@@ -46,7 +46,7 @@ def draw_boundary(
 ) -> Any:
     """On matplotlib axes `ax`: shade the plane by P(class 1 | x), draw the 0.5 contour, the points on top.
 
-    Held-out points (if given) are ringed in black. Returns the filled contour, for a colour bar.
+    Training points are dots with a dark rim, held-out points (if given) diamonds. Returns the filled contour, for a colour bar.
     """
     from matplotlib.colors import LinearSegmentedColormap
 
@@ -58,15 +58,17 @@ def draw_boundary(
     G0, G1 = np.meshgrid(g0, g1)
     p = class_probability(model, np.stack([G0.ravel(), G1.ravel()], axis=1)).reshape(G0.shape)
     cmap = LinearSegmentedColormap.from_list("playground", [COLOURS[0], "#ffffff", COLOURS[1]])
-    image = ax.contourf(G0, G1, p, levels=np.linspace(0, 1, 21), cmap=cmap, alpha=0.75)
+    image = ax.contourf(G0, G1, p, levels=np.linspace(0, 1, 21), cmap=cmap, alpha=0.55)
     if p.min() < 0.5 < p.max():
         ax.contour(G0, G1, p, levels=[0.5], colors="#333333", linewidths=1.2)
     for cls, colour in enumerate(COLOURS):
         tr = X_train[t_train == cls]
-        ax.scatter(tr[:, 0], tr[:, 1], s=14, c=colour, edgecolors="white", linewidths=0.4, label=f"class {cls} (train)")
+        # a dark rim keeps a point visible on the background of its own class
+        ax.scatter(tr[:, 0], tr[:, 1], s=16, c=colour, edgecolors="#1a1a1a", linewidths=0.5, label=f"class {cls} (train)")
         if X_test is not None and t_test is not None:
             te = X_test[t_test == cls]
-            ax.scatter(te[:, 0], te[:, 1], s=22, c=colour, edgecolors="black", linewidths=0.9, label=f"class {cls} (held out)")
+            ax.scatter(te[:, 0], te[:, 1], s=24, c=colour, marker="D", edgecolors="black", linewidths=0.9,
+                       label=f"class {cls} (held out)")
     ax.set(xlabel="x₁", ylabel="x₂", title=title, aspect="equal")
     return image
 

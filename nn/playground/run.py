@@ -1,7 +1,8 @@
 """One playground run from flags to files: parse, train, draw into a temporary folder, then move into --out.
 
-Exit status: 0 done; 1 training diverged, ran out of memory or --out cannot be written; 2 bad
-flags. Nothing is left half-written: every file is made in a hidden temporary folder inside --out
+Exit status: 0 done; 1 training diverged, ran out of memory, --out cannot be written or an
+optional package is missing; 2 bad flags; 130 stopped by Ctrl-C (what the finished epochs learnt is
+written). Nothing is left half-written: every file is made in a hidden temporary folder inside --out
 and moved into place only when all of them exist; on failure the temporary folder (and --out, if
 this run created it) is removed.
 """
@@ -15,9 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import autodiff as ad
+from autodiff.extras import MissingExtra, require
 from nn.playground import plots
 from nn.playground.cli import PROG, Config, parse_args
 from nn.playground.train import Diverged, Result, loss_function, train
+
+INTERRUPTED = 130  # the exit status of a program stopped by Ctrl-C (128 + SIGINT)
 
 
 class OutputError(RuntimeError):
@@ -114,7 +118,7 @@ def summary(config: Config, result: Result, written: dict[str, str]) -> str:
     """The lines printed at the end of a run: what was trained, how well, and where the files are."""
     metric = "mean squared error" if config.regression else "cross-entropy"
     lines = [
-        f"{describe(config)}: {config.epochs} epochs, {result.steps} steps of SGD (lr {config.lr:g}, momentum {config.momentum:g}, "
+        f"{describe(config)}: {result.epochs} epochs, {result.steps} steps of SGD (lr {config.lr:g}, momentum {config.momentum:g}, "
         f"weight decay {config.weight_decay:g})",
         f"  {metric}: train {result.train_loss[-1]:.4f}, held out {result.test_loss[-1]:.4f}",
     ]
@@ -129,6 +133,14 @@ def summary(config: Config, result: Result, written: dict[str, str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """`autodiff-playground [flags]`: train, draw, save and summarise; returns the exit status."""
     config = parse_args(argv)  # bad flags exit here with status 2
+    try:  # a missing optional package is one line, before any work
+        if config.serve:
+            require(["starlette", "uvicorn", "websockets"], "playground", "--serve")
+        else:
+            require(["matplotlib", *(["tqdm"] if config.progress else [])], "playground", "the playground's pictures")
+    except MissingExtra as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
     if config.serve:
         from nn.playground.serve.server import serve
 
@@ -140,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         result = train(config)
+        if result.interrupted and not result.epochs:
+            staging.abort()
+            print(f"{PROG}: interrupted before the first epoch finished; nothing was written", file=sys.stderr)
+            return INTERRUPTED
         written = write_outputs(config, result, staging.tmp)
         staging.commit()
     except Diverged as e:
@@ -159,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         staging.abort()
         raise
     print(summary(config, result, written))
+    if result.interrupted:
+        print(f"{PROG}: interrupted after {result.epochs} of {config.epochs} epochs: wrote what was trained so far",
+              file=sys.stderr)
+        return INTERRUPTED
     return 0
 
 

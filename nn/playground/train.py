@@ -52,6 +52,12 @@ class Result:
     train_accuracy: float | None = None
     test_accuracy: float | None = None
     steps: int = 0
+    interrupted: bool = False  # Ctrl-C stopped training early: the curves hold the epochs that finished
+
+    @property
+    def epochs(self) -> int:
+        """Epochs that finished."""
+        return len(self.train_loss)
 
 
 def make_data(config: Config, rng: np.random.Generator) -> Split:
@@ -104,29 +110,42 @@ def train(config: Config) -> Result:
         bar = _progress(config)
         try:
             for epoch in bar:
-                for Xb, tb in batches(data.X_train, data.t_train, config.batch_size, rng=rng):
-                    loss = loss_fn(model(Xb), tb)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    result.steps += 1
-                    value = loss.item()
-                    if _bad(value, start):
-                        raise Diverged(epoch + 1, result.steps, value, start)
-                train_loss, _ = evaluate(model, loss_fn, data.X_train, data.t_train)
-                test_loss, _ = evaluate(model, loss_fn, data.X_test, data.t_test)
-                if _bad(train_loss, start):
-                    raise Diverged(epoch + 1, result.steps, train_loss, start)
-                result.train_loss.append(train_loss)
-                result.test_loss.append(test_loss)
+                try:
+                    _epoch(config, model, loss_fn, opt, data, rng, result, epoch, start)
+                except KeyboardInterrupt:  # Ctrl-C: stop, keeping what the finished epochs learnt
+                    result.interrupted = True
+                    break
                 if hasattr(bar, "set_postfix"):
-                    bar.set_postfix({"loss": f"{train_loss:.4f}", "held-out": f"{test_loss:.4f}"}, refresh=False)
+                    bar.set_postfix({"loss": f"{result.train_loss[-1]:.4f}", "held-out": f"{result.test_loss[-1]:.4f}"},
+                                    refresh=False)
         finally:
             if hasattr(bar, "close"):
                 bar.close()
+    n = min(len(result.train_loss), len(result.test_loss))  # a Ctrl-C between the two appends
+    del result.train_loss[n:], result.test_loss[n:]
     _, result.train_accuracy = evaluate(model, loss_fn, data.X_train, data.t_train)
     _, result.test_accuracy = evaluate(model, loss_fn, data.X_test, data.t_test)
     return result
+
+
+def _epoch(config: Config, model: nn.Module, loss_fn: nn.Module, opt: nn.SGD, data: Split, rng: np.random.Generator,
+           result: Result, epoch: int, start: float) -> None:
+    """One pass over the training set, then both losses appended to the curves (together, or neither)."""
+    for Xb, tb in batches(data.X_train, data.t_train, config.batch_size, rng=rng):
+        loss = loss_fn(model(Xb), tb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        result.steps += 1
+        value = loss.item()
+        if _bad(value, start):
+            raise Diverged(epoch + 1, result.steps, value, start)
+    train_loss, _ = evaluate(model, loss_fn, data.X_train, data.t_train)
+    test_loss, _ = evaluate(model, loss_fn, data.X_test, data.t_test)
+    if _bad(train_loss, start):
+        raise Diverged(epoch + 1, result.steps, train_loss, start)
+    result.train_loss.append(train_loss)
+    result.test_loss.append(test_loss)
 
 
 def _progress(config: Config) -> Any:  # a tqdm bar, or a plain range when quiet

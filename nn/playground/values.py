@@ -46,9 +46,9 @@ def number(
 
 
 def layer_sizes(text: Any) -> tuple[int, ...]:
-    """'8,8' → (8, 8); '', 'none' or '0' → () (no hidden layer: a linear model)."""
+    """'8,8' → (8, 8); '' or 'none' → () (no hidden layer: a linear model). '0' is refused like '0,8'."""
     text = str(text).strip()
-    if text.lower() in ("", "none", "0"):
+    if text.lower() in ("", "none"):
         return ()
     try:
         sizes = tuple(integer(part) for part in text.split(","))

@@ -34,14 +34,10 @@ def url(host: str, port: int) -> str:
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True, prog: str = "autodiff-playground") -> int:
     """Serve the playground page on `host:port` until interrupted; returns the exit status."""
-    try:
-        import uvicorn
+    import uvicorn  # the playground extra: run.main checks it is there before calling
 
-        from nn.playground.serve.app import MAX_MESSAGE, create_app
-    except ImportError as e:
-        print(f"{prog}: error: --serve needs the playground extra ({e.name} is missing): pip install 'autodiff[playground]'",
-              file=sys.stderr)
-        return 1
+    from nn.playground.serve.app import MAX_MESSAGE, create_app
+
     try:
         sock = _bind(host, port)
     except OSError as e:

@@ -1,0 +1,34 @@
+"""Optional packages: without one, the feature that needs it says in one line which extra installs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run_without(module: str, code: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter where `module` cannot be imported."""
+    return subprocess.run([sys.executable, "-c", f"import sys; sys.modules[{module!r}] = None\n{code}"],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("module", "code", "extra"), [
+    ("hypothesis", "from autodiff.testing import strategies", "test"),
+    ("hypothesis", "import autodiff.testing as t; t.programs", "test"),
+    ("scipy", "import autodiff as ad; from autodiff.optimize import minimize\n"
+              "w = ad.Tensor([1.0], requires_grad=True); minimize(lambda: (w * w).sum(), [w])", "scipy"),
+])
+def test_a_missing_package_names_its_extra(module, code, extra):
+    out = run_without(module, code)
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("autodiff.extras.MissingExtra: ") and module in last
+    assert last.endswith(f"pip install 'autodiff-playground[{extra}]'")
+
+
+@pytest.mark.parametrize("module", ["hypothesis", "scipy", "matplotlib", "starlette", "uvicorn"])
+def test_the_core_and_nn_import_without_any_optional_package(module):
+    out = run_without(module, "import autodiff, nn, nn.playground; from autodiff.testing import gradcheck; print('ok')")
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
