@@ -240,6 +240,14 @@ REGRESSIONS: dict[str, tuple[str, list[np.ndarray]]] = {
         "    return (v3[ad.Tensor(c0)], v3[ad.Tensor(c1)] * x1[ad.Tensor(c1)])\n",
         [np.array([0.5, -1.0, 2.0]), np.array([0.7, 1.3, 0.9])],
     ),
+    # Found by the thorough run: x⁰ at a denormal x, whose x⁻¹ overflows (its slope was 0 · ∞ = NaN).
+    "zero_power_of_a_denormal": (
+        "def f(x0):\n"
+        "    v1 = x0 ** 0\n"
+        "    v2 = ad.add(v1, v1)\n"
+        "    return (v2,)\n",
+        [np.array([5e-324, 0.0])],
+    ),
     # Inputs without elements: a k = 0 matmul gives zeros, joined with an empty input, summed over it.
     "zero_length_axes": (
         "def f(x0, x1, x2):\n"

@@ -240,3 +240,16 @@ def test_softmax_along_a_non_empty_axis_of_an_empty_tensor_is_empty():
         assert y.shape == (0, 3)
         (gx,) = ad.grad(y, x, np.ones((0, 3)))
         assert gx.shape == (0, 3)
+
+
+def test_pow_slope_in_the_base_is_zero_wherever_the_exponent_is_zero():
+    # x⁰ = 1 for every x: also at a tiny x whose x⁻¹ overflows (found by the fuzzer: 0 · ∞ = NaN there)
+    x = ad.Tensor([5e-324, 0.0, -2.0, 3.0], requires_grad=True)
+    e = ad.Tensor([0.0, 0.0, 0.0, 2.0])
+    with np.errstate(all="ignore"):
+        (x**e).sum().backward()
+        np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0, 6.0])
+        (dx,) = ad.grad((x**0).sum(), x, create_graph=True)
+        np.testing.assert_array_equal(dx.data, [0.0, 0.0, 0.0, 0.0])
+        (d2x,) = ad.grad(dx.sum(), x)
+        np.testing.assert_array_equal(d2x.data, [0.0, 0.0, 0.0, 0.0])

@@ -82,15 +82,18 @@ def _log_of(a):
     return log(a) if not isinstance(a, np.ndarray) else np.log(a)
 
 
-def _flat_power(a, b):
-    """Where a = 0 and b = 0: a⁰ is constant, so its slope is 0, not b a^(b−1) = 0 · ∞."""
-    return np.equal(a, 0) & np.equal(b, 0)
+def _flat_power(b, d):
+    """Where b = 0, a⁰ = 1 for every a, so its slope in a is 0; but b a^(b−1) = d is 0 · ∞ = NaN
+    there at a = 0, or at a tiny a whose a⁻¹ overflows. Only those are replaced: elsewhere d stays
+    as computed, so grad of grad still sees how the slope changes with b (∂²/∂a∂b = a⁻¹ at b = 0)."""
+    zero = np.equal(b, 0)
+    return zero & ~np.isfinite(d) if zero.any() else zero
 
 
 def _pow_a(g, a, b, out):
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         d = g * b * a ** (b - 1)
-    flat = _flat_power(a, b)
+    flat = _flat_power(b, d)
     return np.where(flat, 0, d) if np.any(flat) else d
 
 
@@ -114,9 +117,9 @@ def _pow_a_graph(g, z, xs, saved):
     from autodiff.ops.shape import where
 
     a, b = operand(xs, saved, 0), operand(xs, saved, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):  # the ∞ and NaN at a = 0 are replaced below
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the ∞ and NaN where b = 0 are replaced below
         d = g * b * a ** (b - 1)
-    flat = _flat_power(saved[0], saved[1])
+    flat = _flat_power(saved[1], d.data)
     return where(flat, 0.0, d) if np.any(flat) else d
 
 
