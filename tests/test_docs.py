@@ -1,9 +1,9 @@
 """Docs that run: every ```python block in README.md and docs/ is executed, in order, one
-namespace per file; every script in docs/examples/ runs to completion."""
+namespace per file (by docs/hooks/examples.py, which also shows their output on the docs site);
+every script in docs/examples/ runs to completion."""
 
 from __future__ import annotations
 
-import re
 import runpy
 from pathlib import Path
 
@@ -12,11 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SCRIPTS = sorted((ROOT / "docs" / "examples").glob("*.py"))
-FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-
-
-def python_blocks(text: str) -> list[str]:
-    return FENCE.findall(text)
+examples = runpy.run_path(str(ROOT / "docs" / "hooks" / "examples.py"))
+python_blocks, run_blocks, with_outputs = examples["python_blocks"], examples["run_blocks"], examples["with_outputs"]
 
 
 def test_fence_pattern_finds_blocks():
@@ -25,13 +22,17 @@ def test_fence_pattern_finds_blocks():
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_page_examples_run(page, monkeypatch):
-    monkeypatch.chdir(ROOT)  # pages write their figures next to themselves, under docs/
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    blocks = python_blocks(page.read_text())
-    namespace = {"__name__": f"docs:{page.name}"}
-    for i, block in enumerate(blocks):
-        code = compile(block, f"{page.relative_to(ROOT)} (python block {i + 1})", "exec")
-        exec(code, namespace)
+    text = page.read_text()
+    outputs = run_blocks(text, str(page.relative_to(ROOT)))
+    assert len(outputs) == len(python_blocks(text))
+
+
+def test_printed_output_goes_under_its_block():
+    text = "intro\n```python\nprint('a')\n```\nmiddle\n```python\nx = 1\n```\n```python\nprint(x + 1, end='')\n```\n"
+    shown = with_outputs(text, run_blocks(text, "example.md"))
+    assert shown == ("intro\n```python\nprint('a')\n```\n\n```text\na\n```\nmiddle\n```python\nx = 1\n```\n"
+                     "```python\nprint(x + 1, end='')\n```\n\n```text\n2\n```\n")
 
 
 def test_readme_has_examples():

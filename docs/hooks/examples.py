@@ -1,0 +1,58 @@
+"""Run a page's ```python blocks, in order and in one namespace, and show what each printed under it.
+
+The test suite runs every page through `run_blocks` (tests/test_docs.py); `mkdocs build` runs them
+through `on_page_markdown`, a MkDocs hook, so the site shows each block's printed output under it,
+as it comes out of the code on the day the site is built, never a copy that could go stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+FENCE = re.compile(r"^```python\n(.*?)^```\n", re.S | re.M)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def python_blocks(text: str) -> list[str]:
+    """The code of every ```python block in `text`."""
+    return FENCE.findall(text)
+
+
+def run_blocks(text: str, name: str) -> list[str]:
+    """Execute the blocks of `text` (a page called `name`) from the project's root; return what each printed."""
+    namespace: dict[str, Any] = {"__name__": f"docs:{Path(name).name}"}
+    outputs = []
+    here = os.getcwd()
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        os.chdir(ROOT)  # pages write their figures next to themselves, under docs/
+        for i, block in enumerate(python_blocks(text)):
+            code = compile(block, f"{name} (python block {i + 1})", "exec")
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(code, namespace)
+            outputs.append(printed.getvalue())
+    finally:
+        os.chdir(here)
+    return outputs
+
+
+def with_outputs(text: str, outputs: list[str]) -> str:
+    """`text` with a ```text block of each python block's printed output (if any) right after it."""
+    it = iter(outputs)
+
+    def add(match: re.Match[str]) -> str:
+        out = next(it)
+        return match.group(0) + (f"\n```text\n{out if out.endswith(chr(10)) else out + chr(10)}```\n" if out else "")
+
+    return FENCE.sub(add, text)
+
+
+def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
+    """MkDocs hook: the page with its examples' printed output under them."""
+    return with_outputs(markdown, run_blocks(markdown, f"docs/{page.file.src_path}"))
