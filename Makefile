@@ -14,6 +14,7 @@ HYPOTHESIS_PROFILE ?= ci
 
 demo: install dot
 	$(PY) -m nn.playground
+	@echo "again, with other flags: $(VENV)/bin/autodiff-playground --help; the live page: make serve"
 
 # The browser playground on http://127.0.0.1:8000/ (Ctrl-C stops it).
 serve: install dot

@@ -137,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if config.serve:
             require(["starlette", "uvicorn", "websockets"], "playground", "--serve")
         else:
-            require(["matplotlib", *(["tqdm"] if config.progress else [])], "playground", "the playground's pictures")
+            require(["matplotlib"], "playground", "drawing the pictures")
+            if config.progress:
+                require(["tqdm"], "playground", "the progress bar (--quiet has none)")
     except MissingExtra as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1

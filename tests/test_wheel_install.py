@@ -1,0 +1,64 @@
+"""Install paths outside `make`: the wheel in a fresh virtual environment, first bare, then with its extra."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600, **kw)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out, ROOT)
+    assert built.returncode == 0, built.stderr
+    (whl,) = out.glob("*.whl")
+    return whl
+
+
+def test_the_wheel_carries_both_packages_and_the_page(wheel):
+    assert wheel.name.startswith("autodiff_playground-")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("autodiff/__init__.py", "nn/__init__.py", "nn/playground/static/index.html",
+                 "nn/playground/static/js/main.js", "nn/playground/serve/app.py", "autodiff/py.typed"):
+        assert name in names
+    assert not [n for n in names if n.startswith(("tests/", "docs/", "benchmarks/"))]
+
+
+def test_a_fresh_environment_runs_the_command_bare_then_with_its_extra(wheel, tmp_path):
+    env = tmp_path / "env"
+    assert run(sys.executable, "-m", "venv", env).returncode == 0
+    pip, cli, py = env / "bin" / "pip", env / "bin" / "autodiff-playground", env / "bin" / "python"
+    bare = run(pip, "install", "-q", wheel)
+    assert bare.returncode == 0, bare.stderr
+    assert run(py, "-c", "import autodiff, nn; print(nn.MLP([2, 3, 2]))").returncode == 0
+    out = tmp_path / "out"
+    missing = run(cli, "--quiet", "--epochs", "2", "--n", "40", "--out", out, cwd=tmp_path)
+    assert missing.returncode == 1 and missing.stdout == "" and not out.exists()
+    assert missing.stderr == ("autodiff-playground: error: drawing the pictures needs matplotlib, in the playground "
+                              "extra: pip install 'autodiff-playground[playground]'\n")
+    extra = run(pip, "install", "-q", f"{wheel}[playground]")
+    assert extra.returncode == 0, extra.stderr
+    done = run(cli, "--quiet", "--epochs", "2", "--n", "40", "--out", out, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in out.iterdir()} >= {"boundary.png", "loss.png", "weights.npz"}
+    served = subprocess.Popen([cli, "--serve", "--port", "0", "--no-open"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        first = served.stdout.readline()
+        assert first.startswith("serving on http://127.0.0.1:")
+        import urllib.request
+
+        with urllib.request.urlopen(first.split()[-1] + "static/js/main.js", timeout=10) as r:
+            assert b"WebSocket" in r.read()  # the page's files come from the installed package
+    finally:
+        served.terminate()
+        served.wait(timeout=15)
