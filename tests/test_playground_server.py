@@ -138,17 +138,21 @@ def test_a_link_applies_its_good_values_and_names_the_bad_ones(page):
     assert reply["settings"]["dataset"] == "xor" and reply["settings"]["hidden"] == "4"
 
 
-@pytest.mark.parametrize("text", [
-    "not json", "[1, 2]", '{"no": "type"}', '{"type": "launch"}', '{"type": "set", "settings": 5}',
-    '{"type": "set_weight", "layer": 0, "to": 99, "from": 0, "value": 1}', '{"type": "export", "what": "pickle"}',
-    "x" * (MAX_MESSAGE + 1),
+@pytest.mark.parametrize(("text", "says"), [
+    ("not json", "JSON object"), ("[1, 2]", '"type"'), ('{"no": "type"}', '"type"'), ('{"type": "launch"}', "unknown message"),
+    ('{"type": "set", "settings": 5}', "object of control id"),
+    ('{"type": "set", "settings": {"dataset": "custom", "points": [{"a": 1}, {"a": 1}, {"a": 1}, {"a": 1}]}}', "point 1"),
+    ('{"type": "set_weight", "layer": 0, "to": 99, "from": 0, "value": 1}', "unit must be"),
+    ('{"type": "export", "what": "pickle"}', "export what"),
+    ("[" * 50000 + "]" * 50000, "JSON object"),
+    ("x" * (MAX_MESSAGE + 1), "too long"),
 ])
-def test_a_malformed_message_gets_an_error_and_the_page_goes_on(page, text):
+def test_a_malformed_message_gets_its_error_and_the_page_goes_on(page, text, says):
     page.next("graph")
     page.ws.send(text)
     reply = json.loads(page.ws.recv(timeout=10))
     assert reply["type"] in ("error", "settings")
-    assert reply.get("message") or reply.get("errors")
+    assert says in (reply.get("message") or json.dumps(reply.get("errors")))
     page.send(type="step")
     assert page.next("frame")["epoch"] == 1
 

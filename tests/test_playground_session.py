@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 import autodiff as ad
 import nn
 from nn.playground.serve import settings as limits
+from nn.playground.serve import views
 from nn.playground.serve.export import python_code
 from nn.playground.serve.presets import presets
-from nn.playground.serve.session import GRID, UNIT, Session
+from nn.playground.serve.session import Session
 from nn.playground.serve.settings import FIELDS, Settings, SettingsError
+from nn.playground.serve.views import GRID, UNIT
 
 
 def weights(session: Session) -> list[np.ndarray]:
@@ -79,6 +81,7 @@ def test_every_value_is_parsed_into_its_canonical_text():
     ("momentum", "1", "outside"),
     ("classes", str(limits.MAX_CLASSES + 1), "outside"),
     ("points", "1:2", "not x, y, class"),
+    ("points", [{"a": 1, "b": 2, "c": 3}] * 4, "not x, y, class"),
     ("points", "99:0:1", "outside"),
     ("points", "0:0:9", "class 9"),
     ("points", [[0, 0, 0]] * (limits.MAX_POINTS + 1), "at most"),
@@ -98,7 +101,7 @@ def test_a_bad_value_is_named_with_its_control_and_changes_nothing(key, bad, say
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
     | st.sampled_from(["8,8", "0.1", "x1,x2", "L1", "relu", "custom", "1:2:1", "-0", "1e400", " 3 "]),
-    lambda inner: st.lists(inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=8,
 )
 
@@ -215,7 +218,7 @@ def test_more_classes_get_more_outputs():
     s = Session()
     s.update({"dataset": "spiral", "classes": "3", "hidden": "12"})
     assert s.settings.sizes == [2, 12, 3] and set(np.unique(s.data.t_train)) == {0, 1, 2}
-    frame = s.frame()
+    frame = views.frame(s)
     assert len(frame["units"][-1]) == 3
     assert set(base64.b64decode(frame["output"]["cls"])) <= {0, 1, 2}
     s.update({"dataset": "xor"})  # xor has two classes, whatever `classes` says
@@ -240,7 +243,7 @@ def test_a_diverging_run_stops_playing_and_says_why():
     rows = s.advance(20)
     assert s.diverged and "smaller learning rate" in s.diverged and not s.playing
     assert len(rows) < 20
-    json.dumps(s.frame(rows), allow_nan=False)  # NaN never reaches the page as NaN
+    json.dumps(views.frame(s, rows), allow_nan=False)  # NaN never reaches the page as NaN
 
 
 # --- what the page draws ----------------------------------------------------------------------------
@@ -248,7 +251,7 @@ def test_a_diverging_run_stops_playing_and_says_why():
 
 def test_a_frame_has_one_square_per_unit_and_one_heatmap():
     s = Session()
-    frame = s.frame()
+    frame = views.frame(s)
     assert [len(layer) for layer in frame["units"]] == s.settings.sizes
     assert all(len(base64.b64decode(u)) == UNIT * UNIT for layer in frame["units"] for u in layer)
     assert len(base64.b64decode(frame["output"]["cls"])) == GRID * GRID
@@ -259,7 +262,7 @@ def test_a_frame_has_one_square_per_unit_and_one_heatmap():
 def test_the_heatmap_is_the_networks_prediction_on_the_grid():
     s = Session()
     s.advance(30)
-    cls = np.frombuffer(base64.b64decode(s.output()["cls"]), dtype=np.uint8).reshape(GRID, GRID)
+    cls = np.frombuffer(base64.b64decode(views.output(s)["cls"]), dtype=np.uint8).reshape(GRID, GRID)
     x0, x1, y0, y1 = s.data.domain
     row, col = 10, 50  # grid rows run from the top (y1) down, columns from x0 right
     point = np.array([[x0 + (x1 - x0) * col / (GRID - 1), y1 - (y1 - y0) * row / (GRID - 1)]])
@@ -270,7 +273,7 @@ def test_the_heatmap_is_the_networks_prediction_on_the_grid():
 def test_hidden_squares_show_each_units_output():
     s = Session()
     s.update({"hidden": "3"})
-    units = s.frame()["units"]
+    units = views.frame(s)["units"]
     first = np.frombuffer(base64.b64decode(units[1][0]), dtype=np.uint8)
     x0, x1, y0, y1 = s.data.domain
     xs, ys = np.linspace(x0, x1, UNIT), np.linspace(y1, y0, UNIT)
@@ -282,9 +285,9 @@ def test_hidden_squares_show_each_units_output():
 def test_the_sine_is_drawn_as_a_curve():
     s = Session()
     s.update({"dataset": "sine"})
-    out = s.output()
+    out = views.output(s)
     assert len(out["curve"]) == 200 and "cls" not in out
-    data = s.data_message()
+    data = views.data_message(s)
     assert data["regression"] and len(data["train"][0]) == 2
 
 
@@ -293,7 +296,7 @@ def test_the_graph_is_the_step_being_taken():
     s.update({"regularization": "L2", "reg-rate": "0.01"})
     s.advance(1)
     grads = [None if p.grad is None else p.grad.copy() for p in s.model.parameters()]
-    g = s.graph()
+    g = views.graph(s)
     assert g["epoch"] == 1
     assert g["svg"].lstrip().startswith("<?xml") and "<svg" in g["svg"]
     for name in ("0.weight", "2.weight", "4.bias", "cross_entropy", "‖δ‖"):
@@ -386,8 +389,21 @@ def test_the_linear_preset_has_no_hidden_layer_and_a_straight_boundary():
 
 def test_a_time_budget_splits_the_run_into_frames_without_changing_it():
     a, b = Session(), Session()
-    assert len(a.advance(5, budget=0.0)) == 1  # at least one epoch, however small the budget
+    start = weights(a)
+    assert a.advance(5, budget=0.0) == [] and a.epoch == 0  # one step, mid-epoch: pause is never far away
+    assert not same(weights(a), start)
     while a.epoch < 5:
         a.advance(5, budget=0.0)
     b.advance(5)
     assert a.history == b.history and same(weights(a), weights(b))
+
+
+def test_the_history_a_page_keeps_is_bounded():
+    from nn.playground.serve.session import MAX_HISTORY
+
+    s = Session()
+    s.update({"dataset": "gauss", "hidden": "", "batch-size": "500"})  # an epoch is one step: fast
+    s.advance(MAX_HISTORY + 10)
+    assert len(s.history) <= MAX_HISTORY and s.history[-1][0] == s.epoch == MAX_HISTORY + 10
+    epochs = [row[0] for row in s.history]
+    assert epochs == sorted(epochs) and epochs[0] == 0

@@ -29,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from nn.playground.serve import settings as limits
+from nn.playground.serve import views
 from nn.playground.serve.export import WEIGHTS_FILE, python_code
 from nn.playground.serve.features import FEATURES
 from nn.playground.serve.presets import presets
@@ -112,14 +113,14 @@ class Page:
         started = time.monotonic()
         s = self.session
         rows = await self.work(s.advance, s.settings.speed, FRAME_WORK)
-        await self.send(await self.work(s.frame, rows))
+        await self.send(await self.work(views.frame, s, rows))
         if not s.playing or time.monotonic() - self.last_graph > GRAPH_EVERY:
             await self.send_graph()
         await asyncio.sleep(max(0.0, 1 / MAX_FPS - (time.monotonic() - started)))
 
     async def send_everything(self, errors: dict[str, str] | None = None) -> None:
         await self.send_settings(errors)
-        await self.send({"type": "data", **(await self.work(self.session.data_message))})
+        await self.send({"type": "data", **(await self.work(views.data_message, self.session))})
         await self.send_frame()
         await self.send_graph()
 
@@ -127,11 +128,11 @@ class Page:
         await self.send({"type": "settings", "settings": self.session.settings.fragment(), "errors": errors or {}})
 
     async def send_frame(self) -> None:
-        await self.send(await self.work(self.session.frame))
+        await self.send(await self.work(views.frame, self.session))
 
     async def send_graph(self) -> None:
         self.last_graph = time.monotonic()
-        await self.send(await self.work(self.session.graph))
+        await self.send(await self.work(views.graph, self.session))
 
     async def handle(self, text: str) -> None:
         """Act on one message; a bad one is answered with an error and changes nothing."""
@@ -159,7 +160,7 @@ class Page:
                 changed, errors = await self.work(s.update, values), {}
             await self.send_settings(errors)
             if changed & NEW_DATA:
-                await self.send({"type": "data", **(await self.work(s.data_message))})
+                await self.send({"type": "data", **(await self.work(views.data_message, s))})
             if changed & (NEW_DATA | NEW_MODEL):
                 s.playing = was_playing and not s.diverged
                 await self.send_frame()
@@ -177,7 +178,7 @@ class Page:
         elif kind == "step":
             s.playing = False
             rows = await self.work(s.advance, 1)
-            await self.send(await self.work(s.frame, rows))
+            await self.send(await self.work(views.frame, s, rows))
             await self.send_graph()
             await self.send_status()
         elif kind == "reset":
@@ -222,7 +223,7 @@ def parse(text: str) -> dict[str, Any]:
         raise BadMessage(f"message too long ({len(text)} characters, at most {MAX_MESSAGE})")
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise BadMessage("a message must be a JSON object") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise BadMessage('a message must be a JSON object with a "type"')

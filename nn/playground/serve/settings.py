@@ -84,7 +84,7 @@ def parse_points(value: Any) -> tuple[tuple[float, float, int], ...]:
                 raise ValueError
             x, y = float(row[0]), float(row[1])
             c = integer(row[2])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, LookupError):
             raise ValueError(f"point {i + 1} is not x, y, class") from None
         if not (abs(x) <= MAX_COORD and abs(y) <= MAX_COORD):
             raise ValueError(f"point {i + 1} lies outside [-{MAX_COORD:g}, {MAX_COORD:g}]²")
