@@ -169,13 +169,28 @@ def test_a_message_past_the_protocol_limit_closes_that_page_only(server, page):
     assert page.next("frame")["epoch"] == 1
 
 
+def handshake(port: int, name: str) -> str:
+    """The status line the server answers a WebSocket handshake with, from a page served as http://name:port/."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall((f"GET /ws HTTP/1.1\r\nHost: {name}:{port}\r\nOrigin: http://{name}:{port}\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                     .encode())
+        return sock.recv(4096).decode("latin-1").splitlines()[0]
+
+
 def test_a_page_of_another_site_cannot_open_the_socket(server):
     host = server.url.split("//")[1].rstrip("/")
     with connect(server.socket_url, origin=f"http://{host}") as ws:  # the playground's own page
         assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+    port = host.split(":")[1]
     with pytest.raises(InvalidStatus) as info:
         connect(server.socket_url, origin="http://evil.example")
     assert info.value.response.status_code == 403
+    # DNS rebinding: evil.example resolves to 127.0.0.1, so Host and Origin agree, but name another site
+    assert handshake(int(port), "evil.example").startswith("HTTP/1.1 403")
+    assert handshake(int(port), "127.0.0.1").startswith("HTTP/1.1 101")
+    with connect(server.socket_url.replace("127.0.0.1", "localhost"), origin=f"http://localhost:{port}") as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
 
 
 def test_a_binary_message_gets_an_error(page):

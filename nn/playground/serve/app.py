@@ -258,20 +258,28 @@ async def index(request: Any) -> FileResponse:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
-def same_origin(ws: WebSocket) -> bool:
-    """True when the socket was opened by a page of this server (or by a client that is no browser).
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 
-    Browsers send the page's Origin with every WebSocket; one from another site must not drive
-    this server's training (cross-site WebSocket hijacking).
+
+def trusted(ws: WebSocket) -> bool:
+    """True when the socket comes from a page of this server, by its address (or from a client that is no browser).
+
+    A page of another site must not drive this server: its browser sends that site's Origin
+    (cross-site WebSocket hijacking), and a site that points its own name at 127.0.0.1 sends its
+    name as Host (DNS rebinding). So the Host must be this server's address and the Origin, if
+    any, the same host and port.
     """
+    host = ws.headers.get("host", "")
+    allowed = ws.app.state.hosts
+    if allowed is not None and urlsplit(f"//{host}").hostname not in allowed:
+        return False
     origin = ws.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc == ws.headers.get("host")
+    return origin is None or urlsplit(origin).netloc == host
 
 
 async def playground_socket(ws: WebSocket) -> None:
-    if not same_origin(ws):
+    if not trusted(ws):
         await ws.close(code=1008)  # policy violation: the handshake is refused
         return
     await ws.accept()
@@ -291,12 +299,18 @@ async def playground_socket(ws: WebSocket) -> None:
                 pass
 
 
-def create_app() -> Starlette:
-    """The playground as an ASGI application: `/` the page, `/static/…` its files, `/ws` its socket."""
-    return Starlette(
+def create_app(host: str = "127.0.0.1") -> Starlette:
+    """The playground as an ASGI application: `/` the page, `/static/…` its files, `/ws` its socket.
+
+    `host` is the address it listens on: its socket takes pages addressed to it or to loopback
+    (any address, when it listens on all of them).
+    """
+    app = Starlette(
         routes=[
             Route("/", index),
             WebSocketRoute("/ws", playground_socket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
     )
+    app.state.hosts = None if host in WILDCARDS else LOOPBACK | {host}
+    return app

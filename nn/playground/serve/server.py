@@ -47,7 +47,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True, 
     print(f"serving on {address}", flush=True)
     print("open it in a browser; press Ctrl-C to stop", flush=True)
     config = uvicorn.Config(
-        create_app(), log_level="warning", ws_max_size=4 * MAX_MESSAGE,  # past it the socket closes; below, a message says why
+        create_app(host), log_level="warning", ws_max_size=4 * MAX_MESSAGE,  # past it the socket closes; below, a message says why
         lifespan="off", timeout_graceful_shutdown=3,
     )
     if open_browser:
