@@ -69,7 +69,7 @@ def open_page(server, browser):
 
 
 def epoch(page) -> int:
-    return int(page.inner_text("#epoch").replace(",", ""))
+    return int(page.inner_text("#epoch"))  # a plain number
 
 
 def fragment(page) -> dict[str, str]:
@@ -106,7 +106,7 @@ def test_play_trains_the_default_spiral_to_95_percent_within_a_minute(open_page)
     assert epoch(page) == 0 and page.input_value("#hidden") == "8,8"
     start = float(page.inner_text("#loss-train"))
     page.click("#play")
-    wait(page, "parseInt(document.getElementById('epoch').textContent.replace(',', '')) > 10")
+    wait(page, "parseInt(document.getElementById('epoch').textContent) > 10")
     # the lecture's bar: ≥ 95 % held-out accuracy within 60 s of play
     wait(page, "parseFloat(document.getElementById('acc-test').textContent) >= 95", timeout=60000)
     SCREENSHOT.parent.mkdir(exist_ok=True)
@@ -124,11 +124,11 @@ def test_step_trains_one_epoch_and_reset_starts_again(open_page):
     page = open_page()
     before = page.inner_text("#loss-train")
     page.click("#step")
-    wait(page, "document.getElementById('epoch').textContent === '001'")
+    wait(page, "document.getElementById('epoch').textContent === '1'")
     page.click("#step")
-    wait(page, "document.getElementById('epoch').textContent === '002'")
+    wait(page, "document.getElementById('epoch').textContent === '2'")
     page.click("#reset")
-    wait(page, "document.getElementById('epoch').textContent === '000'")
+    wait(page, "document.getElementById('epoch').textContent === '0'")
     assert page.inner_text("#loss-train") == before  # the same starting weights
 
 
@@ -153,7 +153,25 @@ def test_a_link_with_a_bad_value_applies_the_rest_and_shows_the_error(open_page)
     wait(page, "document.getElementById('dataset').value === 'circle'")
     assert "outside" in page.inner_text("#error-lr")
     assert "layer sizes" in page.inner_text("#error-hidden")
+    assert page.input_value("#hidden") == "abc" and page.input_value("#lr") == "-3"  # what was refused, to fix
     assert nodes(page) == 8 + 8 + 2  # the network stayed as it was
+    page.select_option("#activation", "relu")  # another control's reply keeps these errors
+    wait(page, "location.hash.includes('activation=relu')")
+    assert "layer sizes" in page.inner_text("#error-hidden")
+    page.fill("#hidden", "4")
+    page.press("#hidden", "Enter")
+    wait(page, "document.getElementById('error-hidden').textContent === ''")
+    assert "outside" in page.inner_text("#error-lr")
+
+
+def test_changing_the_address_changes_the_set_up(open_page):
+    page = open_page("dataset=xor&hidden=4")
+    wait(page, "document.getElementById('dataset').value === 'xor'")
+    page.evaluate("location.hash = '#dataset=gauss&show-test=1'")
+    wait(page, "document.getElementById('dataset').value === 'gauss'")
+    assert page.input_value("#hidden") == "8,8"  # what the new address does not name is the default
+    assert page.is_checked("#show-test")
+    wait(page, "document.querySelectorAll('#layers .node').length === 18")
 
 
 def test_changing_the_data_set_and_the_hidden_layers_changes_the_views(open_page):
@@ -183,7 +201,7 @@ def test_changing_the_data_set_and_the_hidden_layers_changes_the_views(open_page
 def test_bad_values_show_an_error_next_to_their_control_and_change_nothing(open_page):
     page = open_page()
     page.click("#step")
-    wait(page, "document.getElementById('epoch').textContent === '001'")
+    wait(page, "document.getElementById('epoch').textContent === '1'")
     hash_before = page.evaluate("location.hash")
     for control, bad, says in [("lr", "-1", "outside"), ("hidden", "abc", "layer sizes"), ("reg-rate", "x", "not a number"),
                                ("batch-size", "0", "outside"), ("momentum", "2", "outside"), ("seed", "-5", "outside")]:
@@ -245,12 +263,12 @@ def test_every_training_control_reaches_the_server(open_page):
     assert page.inner_text("#noise-value") == "0.15" and page.inner_text("#train-ratio-value") == "80"
     assert js(page, "window.playground.state.data.train.length") == 400
     page.click("#step")
-    wait(page, "document.getElementById('epoch').textContent === '001'")
+    wait(page, "document.getElementById('epoch').textContent === '1'")
     assert js(page, "window.playground.history.rows.length") == 2
     old_seed = page.input_value("#seed")
     page.click("#reseed")
     wait(page, f"document.getElementById('seed').value !== {old_seed!r}")
-    wait(page, "document.getElementById('epoch').textContent === '000'")
+    wait(page, "document.getElementById('epoch').textContent === '0'")
 
 
 def test_more_classes_and_the_sine(open_page):
@@ -292,7 +310,7 @@ def test_presets_set_up_the_lectures_questions(open_page):
 def test_exports_download_the_weights_and_the_code(open_page, tmp_path):
     page = open_page()
     page.click("#step")
-    wait(page, "document.getElementById('epoch').textContent === '001'")
+    wait(page, "document.getElementById('epoch').textContent === '1'")
     with page.expect_download() as download:
         page.click("#export-weights")
     weights = tmp_path / download.value.suggested_filename
@@ -356,7 +374,23 @@ def test_points_drawn_by_clicking_become_the_data(open_page):
     page.keyboard.up("Shift")
     wait(page, "location.hash.split('points=')[1].split('&')[0].split(';').length === 4")
     page.click("#step")
-    wait(page, "document.getElementById('epoch').textContent === '001'")
+    wait(page, "document.getElementById('epoch').textContent === '1'")
+    page.click("#clear-points")  # cleared on the page; the server keeps training on the 4 points
+    assert "keeps its points" in page.inner_text("#error-points")
+    assert js(page, "window.playground.state.pending.length") == 0
+    page.click("#preset-7")  # a preset ends drawing and shows its own data
+    wait(page, "document.getElementById('dataset').value === 'circle'")
+    assert js(page, "window.playground.state.pending") is None
+    assert page.get_attribute("#draw", "aria-pressed") == "false"
+
+
+def test_the_sine_keeps_the_features_it_cannot_use(open_page):
+    page = open_page("dataset=sine")
+    page.check("#feature-x1sq")
+    wait(page, "location.hash.includes('features=x1,x2,x1sq')")  # x₂ is kept, though the sine ignores it
+    page.select_option("#dataset", "spiral")
+    wait(page, "document.querySelectorAll('#links path.link').length === 3 * 8 + 8 * 8 + 8 * 2")
+    assert page.is_checked("#feature-x2") and not page.is_disabled("#feature-x2")
 
 
 def test_a_csv_file_becomes_the_data(open_page):
@@ -370,6 +404,8 @@ def test_a_csv_file_becomes_the_data(open_page):
     wait(page, "document.getElementById('error-points').textContent.includes('line 2')")
     page.set_input_files("#upload", files=[{"name": "far.csv", "mimeType": "text/csv", "buffer": b"1,2,0\n40,2,1\n0,0,0\n1,1,1\n"}])
     wait(page, "document.getElementById('error-points').textContent.includes('outside')")
+    page.set_input_files("#upload", files=[{"name": "many.csv", "mimeType": "text/csv", "buffer": b"1,2,0\n0,2,9\n"}])
+    wait(page, "document.getElementById('error-points').textContent.includes('from 0 to 5')")
     assert js(page, "window.playground.state.data.train.length + window.playground.state.data.test.length") == 8
 
 
@@ -387,7 +423,7 @@ def test_the_charts_are_drawn(open_page):
     page = open_page()
     page.select_option("#speed", "10")
     page.click("#play")
-    wait(page, "parseInt(document.getElementById('epoch').textContent.replace(',', '')) > 30")
+    wait(page, "parseInt(document.getElementById('epoch').textContent) > 30")
     page.click("#play")
     for chart in ("loss-chart", "grad-chart"):
         painted = js(page, f"(() => {{ const c = document.getElementById('{chart}'); const d = c.getContext('2d')"

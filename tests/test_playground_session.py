@@ -85,6 +85,7 @@ def test_every_value_is_parsed_into_its_canonical_text():
     ("points", "99:0:1", "outside"),
     ("points", "0:0:9", "class 9"),
     ("points", [[0, 0, 0]] * (limits.MAX_POINTS + 1), "at most"),
+    ("speed", "7", "not one of"),
     ("nonsense", "1", "unknown setting"),
 ])
 def test_a_bad_value_is_named_with_its_control_and_changes_nothing(key, bad, says):
@@ -131,6 +132,10 @@ def test_values_that_conflict_blame_the_control_just_set():
     with pytest.raises(SettingsError) as info:
         Settings().update({"dataset": "custom", "points": "0:0:0;1:1:3;0:1:0;1:0:3", "classes": "3"})
     assert "at least 4 classes" in info.value.errors["classes"]
+
+
+def test_noise_is_kept_to_the_sliders_steps():
+    assert Settings().update({"noise": "0.137"})[0].fragment()["noise"] == "0.14"
 
 
 def test_the_sine_keeps_only_the_features_of_x1():
@@ -407,3 +412,13 @@ def test_the_history_a_page_keeps_is_bounded():
     assert len(s.history) <= MAX_HISTORY and s.history[-1][0] == s.epoch == MAX_HISTORY + 10
     epochs = [row[0] for row in s.history]
     assert epochs == sorted(epochs) and epochs[0] == 0
+
+
+def test_the_sigmoid_preset_shows_the_vanishing_gradient():
+    s = Session()
+    s.update(next(p for p in presets() if p["title"].startswith("8."))["settings"])
+    assert s.settings.sizes == [2, 8, 8, 8, 2] and s.settings.activation == "sigmoid"
+    s.advance(100)
+    norms = np.array([row[5:] for row in s.history[1:]]).mean(axis=0)
+    assert norms[0] < norms[-1] / 100  # "hundreds of times below the last one's"
+    assert s.history[-1][4] < 0.7  # "it barely learns"

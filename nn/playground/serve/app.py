@@ -28,10 +28,11 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from nn.datasets import MULTICLASS, REGRESSION
 from nn.playground.serve import settings as limits
 from nn.playground.serve import views
 from nn.playground.serve.export import WEIGHTS_FILE, python_code
-from nn.playground.serve.features import FEATURES
+from nn.playground.serve.features import FEATURES, ONE_INPUT
 from nn.playground.serve.presets import presets
 from nn.playground.serve.session import Session
 from nn.playground.serve.settings import NEW_DATA, NEW_MODEL, Settings, SettingsError
@@ -62,6 +63,7 @@ class Page:
         self.last_graph = 0.0
 
     async def send(self, message: dict[str, Any]) -> None:
+        """Send one message to the page, as compact JSON (never NaN: JSON has none)."""
         await self.ws.send_text(json.dumps(message, allow_nan=False, separators=(",", ":")))
 
     async def work(self, fn: Any, *args: Any) -> Any:
@@ -69,6 +71,7 @@ class Page:
         return await asyncio.to_thread(fn, *args)
 
     async def run(self) -> None:
+        """The page's loop: its messages in order and, while playing, a frame after each round of them."""
         queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE)
         reader = asyncio.create_task(self.read(queue))
         try:
@@ -94,6 +97,7 @@ class Page:
             reader.cancel()
 
     async def read(self, queue: asyncio.Queue[str | None]) -> None:
+        """Queue the page's text messages; None when the page goes away, which ends `run`."""
         try:
             while True:
                 message = await self.ws.receive()
@@ -110,6 +114,7 @@ class Page:
             await queue.put(None)
 
     async def play_frame(self) -> None:
+        """Train up to `speed` epochs (at most FRAME_WORK seconds), send the frame, the graph now and then."""
         started = time.monotonic()
         s = self.session
         rows = await self.work(s.advance, s.settings.speed, FRAME_WORK)
@@ -118,29 +123,37 @@ class Page:
             await self.send_graph()
         await asyncio.sleep(max(0.0, 1 / MAX_FPS - (time.monotonic() - started)))
 
-    async def send_everything(self, errors: dict[str, str] | None = None) -> None:
-        await self.send_settings(errors)
+    async def send_everything(self) -> None:
+        """What a new page needs to draw itself: the set-up, the data, a frame and the graph."""
+        await self.send_settings()
         await self.send({"type": "data", **(await self.work(views.data_message, self.session))})
         await self.send_frame()
         await self.send_graph()
 
-    async def send_settings(self, errors: dict[str, str] | None = None) -> None:
-        await self.send({"type": "settings", "settings": self.session.settings.fragment(), "errors": errors or {}})
+    async def send_settings(self, errors: dict[str, str] | None = None, given: Any = ()) -> None:
+        """The set-up as canonical text, the errors of the values just sent, and which ids those were."""
+        given = [k for k in given if isinstance(k, str)] if isinstance(given, dict) else []
+        await self.send({"type": "settings", "settings": self.session.settings.fragment(), "errors": errors or {},
+                         "given": given})
 
     async def send_frame(self) -> None:
+        """A frame of the session as it stands."""
         await self.send(await self.work(views.frame, self.session))
 
     async def send_graph(self) -> None:
+        """The backprop graph of the step being taken, and its explanation."""
         self.last_graph = time.monotonic()
         await self.send(await self.work(views.graph, self.session))
 
     async def handle(self, text: str) -> None:
         """Act on one message; a bad one is answered with an error and changes nothing."""
+        message = None
         try:
             message = parse(text)
             await self.dispatch(message["type"], message)
         except SettingsError as e:
-            await self.send_settings(e.errors)
+            values = message.get("settings") if isinstance(message, dict) else None
+            await self.send_settings(e.errors, values)
         except (BadMessage, ValueError, TypeError) as e:
             await self.send({"type": "error", "message": str(e)})
         except WebSocketDisconnect:
@@ -150,6 +163,7 @@ class Page:
             await self.send({"type": "error", "message": "the server failed on that request; see its log"})
 
     async def dispatch(self, kind: str, message: dict[str, Any]) -> None:
+        """Do what a message of type `kind` asks, and answer with what changed."""
         s = self.session
         if kind == "set":
             was_playing = s.playing
@@ -158,7 +172,7 @@ class Page:
                 changed, errors = await self.work(update_partly, s, values)
             else:
                 changed, errors = await self.work(s.update, values), {}
-            await self.send_settings(errors)
+            await self.send_settings(errors, values)
             if changed & NEW_DATA:
                 await self.send({"type": "data", **(await self.work(views.data_message, s))})
             if changed & (NEW_DATA | NEW_MODEL):
@@ -199,6 +213,7 @@ class Page:
             raise BadMessage(f"unknown message type {str(kind)[:40]!r}")
 
     async def send_status(self) -> None:
+        """Whether the session is playing, and why it stopped if training diverged."""
         await self.send({"type": "status", "playing": self.session.playing, "diverged": self.session.diverged})
 
 
@@ -248,13 +263,18 @@ def hello() -> dict[str, Any]:
         "type": "hello",
         "defaults": Settings().fragment(),
         "presets": presets(),
+        "fields": list(limits.FIELDS),
         "features": {name: label for name, (label, _) in FEATURES.items()},
+        "one_input": sorted(ONE_INPUT),
+        "multiclass": [*MULTICLASS, "custom"],
+        "regression": list(REGRESSION),
         "limits": {"layers": limits.MAX_LAYERS, "units": limits.MAX_UNITS, "classes": limits.MAX_CLASSES,
                    "points": limits.MAX_POINTS, "coord": limits.MAX_COORD},
     }
 
 
 async def index(request: Any) -> FileResponse:
+    """The page; revalidated on every load, so a new version of the package shows at once."""
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
@@ -279,6 +299,7 @@ def trusted(ws: WebSocket) -> bool:
 
 
 async def playground_socket(ws: WebSocket) -> None:
+    """One page's socket: refused from other sites or past MAX_PAGES, else its `Page` loop until it closes."""
     if not trusted(ws):
         await ws.close(code=1008)  # policy violation: the handshake is refused
         return

@@ -16,7 +16,7 @@ def python_code(settings: Settings, epoch: int, weights_file: str = WEIGHTS_FILE
     True
     """
     s = settings
-    columns = ", ".join(SOURCE[f] for f in s.inputs)
+    columns = ", ".join(SOURCE[f][1] for f in s.inputs)
     if s.regression:
         use = (
             "X = np.linspace(-3, 3, 7)[:, None]  # points x, one per row\n"

@@ -6,27 +6,26 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-# name → (label on the page, the feature of points X of shape (n, 2); the sine's X has x₁ only)
+# name → (label on the page, the feature as Python source over the points X of shape (n, 2)).
+# The source is the one place each feature is written: the server evaluates it, export prints it.
+SOURCE: dict[str, tuple[str, str]] = {
+    "x1": ("x₁", "X[:, 0]"),
+    "x2": ("x₂", "X[:, 1]"),
+    "x1sq": ("x₁²", "X[:, 0] ** 2"),
+    "x2sq": ("x₂²", "X[:, 1] ** 2"),
+    "x1x2": ("x₁x₂", "X[:, 0] * X[:, 1]"),
+    "sinx1": ("sin x₁", "np.sin(X[:, 0])"),
+    "sinx2": ("sin x₂", "np.sin(X[:, 1])"),
+}
 FEATURES: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
-    "x1": ("x₁", lambda X: X[:, 0]),
-    "x2": ("x₂", lambda X: X[:, 1]),
-    "x1sq": ("x₁²", lambda X: X[:, 0] ** 2),
-    "x2sq": ("x₂²", lambda X: X[:, 1] ** 2),
-    "x1x2": ("x₁x₂", lambda X: X[:, 0] * X[:, 1]),
-    "sinx1": ("sin x₁", lambda X: np.sin(X[:, 0])),
-    "sinx2": ("sin x₂", lambda X: np.sin(X[:, 1])),
+    name: (label, eval(f"lambda X: {code}", {"np": np})) for name, (label, code) in SOURCE.items()
 }
-
-# Python source of each feature, for the exported code (X is the array of points).
-SOURCE = {
-    "x1": "X[:, 0]", "x2": "X[:, 1]", "x1sq": "X[:, 0] ** 2", "x2sq": "X[:, 1] ** 2",
-    "x1x2": "X[:, 0] * X[:, 1]", "sinx1": "np.sin(X[:, 0])", "sinx2": "np.sin(X[:, 1])",
-}
+ONE_INPUT = frozenset({"x1", "x1sq", "sinx1"})  # the features of x₁ alone, all the 1-D sine has
 
 
 def one_input(name: str) -> bool:
     """True for the features of x₁ alone, the only ones the 1-D sine has."""
-    return "2" not in name
+    return name in ONE_INPUT
 
 
 def featurize(X: np.ndarray, names: Sequence[str]) -> np.ndarray:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from nn.datasets import CLASSIFICATION, DATASETS, MULTICLASS
+from nn.playground.cli import ACTIVATIONS
 from nn.playground.serve.features import FEATURES, one_input
 from nn.playground.values import integer, layer_sizes, number
 
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+SPEEDS = ("1", "3", "10", "25")  # epochs a frame, as the page's menu offers them
 REGULARIZATIONS = ("none", "L1", "L2")
 DATASET_CHOICES = (*DATASETS, "custom")  # "custom": points the user drew or uploaded
 
@@ -102,7 +103,7 @@ def _format_points(points: tuple[tuple[float, float, int], ...]) -> str:
 FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str]]] = {
     "dataset": (_choice(DATASET_CHOICES), str),
     "classes": (number(int, 2, MAX_CLASSES), str),
-    "noise": (number(float, 0, 0.5), repr),
+    "noise": (lambda v: round(number(float, 0, 0.5)(v), 2), repr),  # the slider's steps of 0.01
     "train-ratio": (number(int, 10, 90), str),
     "batch-size": (number(int, 1, SAMPLES), str),
     "seed": (number(int, 0, 2**31 - 1), str),
@@ -113,7 +114,7 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str]]] = {
     "momentum": (number(float, 0, 1, high_open=True), repr),
     "regularization": (_choice(REGULARIZATIONS), str),
     "reg-rate": (number(float, 0, 10), repr),
-    "speed": (number(int, 1, 50), str),
+    "speed": (lambda v: int(_choice(SPEEDS)(str(v))), str),
     "points": (parse_points, _format_points),
 }
 

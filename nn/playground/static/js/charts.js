@@ -3,14 +3,20 @@ import { NEG, POS, css } from "./colours.js";
 
 const LAYER_COLOURS = ["#08519c", "#e6550d", "#31a354", "#756bb1", "#636363", "#d6616b", "#3182bd", "#fd8d3c", "#74c476", "#9e9ac8", "#969696"];
 
+const MAX_ROWS = 5000; // as the server: past it the older half is thinned to every other row
+
 export class History {
   constructor() { this.rows = []; }
   clear() { this.rows = []; }
   add(rows) {
     for (const row of rows) {
-      // a row repeats the last epoch after an edit (a weight set by hand): replace, do not append
+      // a row that does not move on (epoch 0 after a reset, a weight set by hand) replaces what it repeats
       if (this.rows.length && this.rows[this.rows.length - 1][0] >= row[0]) this.rows.length = this.rows.findIndex((r) => r[0] >= row[0]);
       this.rows.push(row);
+      if (this.rows.length > MAX_ROWS) {
+        const keep = MAX_ROWS / 2;
+        this.rows = [...this.rows.slice(0, -keep).filter((_, i) => i % 2 === 0), ...this.rows.slice(-keep)];
+      }
     }
   }
 }

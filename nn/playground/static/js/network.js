@@ -1,5 +1,5 @@
 // The network view: input features, one square per unit (its output over the plane), links by weight.
-import { NEG, POS, blend, css, decode, diverging, paint } from "./colours.js";
+import { CLASS_COLOURS, NEG, POS, blend, css, decode, diverging, paint } from "./colours.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const UNIT = 10;
@@ -72,7 +72,7 @@ export class NetworkView {
         node.className = output ? "node output" : "node";
         node.style.left = `${x - size / 2}px`;
         node.style.top = `${y - size / 2}px`;
-        node.title = output ? (regression ? "the output y" : `P(class ${j}), shown as 2p − 1`) : `unit ${j + 1} of layer ${c + 1}: click to edit its bias`;
+        node.title = output ? (regression ? "the output y" : `P(class ${j}) over the plane, in class ${j}'s colour`) : `unit ${j + 1} of layer ${c + 1}: click to edit its bias`;
         node.dataset.layer = c; node.dataset.unit = j;
         const canvas = document.createElement("canvas");
         canvas.className = "unit";
@@ -141,9 +141,13 @@ export class NetworkView {
   // Redraw the squares and the links from a frame.
   update(frame) {
     if (!this.canvases) return;
+    const last = frame.units.length - 1;
     frame.units.forEach((layer, l) => layer.forEach((b64, j) => {
       const canvas = this.canvases[l] && this.canvases[l][j];
-      if (canvas) paint(canvas, decode(b64), UNIT, diverging);
+      if (!canvas) return;
+      // an output unit of a class shows its probability p (sent as 2p − 1) in that class's colour
+      const colour = l === last && !frame.regression ? (byte) => blend(CLASS_COLOURS[j], byte / 255) : diverging;
+      paint(canvas, decode(b64), UNIT, colour);
     }));
     this.weights = frame.weights;
     this.biases = frame.biases;

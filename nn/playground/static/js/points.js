@@ -1,7 +1,7 @@
 // Your own data: points drawn by clicking on the output view, or read from a CSV file of x1, x2, class.
 
-// Rows of three numbers (x1, x2, integer class); header and blank lines are skipped.
-export function parseCsv(text) {
+// Rows of three numbers (x1, x2, integer class from 0 to classes − 1); header and blank lines are skipped.
+export function parseCsv(text, classes) {
   const points = [];
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
@@ -14,7 +14,9 @@ export function parseCsv(text) {
       throw new Error(`line ${n + 1} is not three numbers x1, x2, class: ${line.slice(0, 40)}`);
     }
     if (values.length !== 3) throw new Error(`line ${n + 1} has ${values.length} values, not three (x1, x2, class)`);
-    if (!Number.isInteger(values[2])) throw new Error(`line ${n + 1}: the class must be a whole number, got ${cells[2]}`);
+    if (!Number.isInteger(values[2]) || values[2] < 0 || values[2] >= classes) {
+      throw new Error(`line ${n + 1}: the class must be a whole number from 0 to ${classes - 1}, got ${cells[2]}`);
+    }
     points.push(values);
   }
   if (!points.length) throw new Error("the file holds no points (rows x1, x2, class)");
@@ -33,4 +35,92 @@ export function nearest(points, x, y) {
 
 export function round(v) {
   return Math.round(v * 1000) / 1000;
+}
+
+const $ = (id) => document.getElementById(id);
+
+// Drawing on the output view and uploading a CSV. ctx: { state, boundary, set(values) }.
+export class OwnPoints {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.drawing = false;
+    const canvas = $("boundary");
+    $("draw").addEventListener("click", () => (this.drawing ? this.stop() : this.start()));
+    canvas.addEventListener("click", (e) => this.click(e));
+    $("clear-points").addEventListener("click", () => {
+      if (!this.drawing) this.start();
+      this.show([]);
+      $("error-points").textContent = "cleared here: the network keeps its points until you have drawn 4 new ones";
+    });
+    $("upload").addEventListener("change", () => this.upload());
+  }
+
+  // The points on the page: the ones being drawn, or none (the view shows the data set's).
+  show(points) {
+    this.ctx.state.pending = points;
+    this.ctx.boundary.pending = points;
+    this.ctx.boundary.draw();
+  }
+
+  // The user's points the server holds, if the data set is theirs.
+  current() {
+    const { settings, data } = this.ctx.state;
+    return settings && settings.dataset === "custom" && data ? [...data.train, ...data.test] : [];
+  }
+
+  start() {
+    this.drawing = true;
+    $("draw").setAttribute("aria-pressed", "true");
+    $("boundary").classList.add("drawing");
+    const points = this.current();
+    this.show(points);
+    $("error-points").textContent = points.length ? "" : "click on the output to add points of the chosen class";
+  }
+
+  stop() {
+    this.drawing = false;
+    $("draw").setAttribute("aria-pressed", "false");
+    $("boundary").classList.remove("drawing");
+    $("error-points").textContent = "";
+    this.show(null);
+  }
+
+  click(e) {
+    const { state, boundary } = this.ctx;
+    if (!this.drawing || !state.data) return;
+    if (state.data.regression) {
+      $("error-points").textContent = "your own points are for classification: pick another data set first";
+      return;
+    }
+    const r = $("boundary").getBoundingClientRect();
+    const [x, y] = boundary.toData(e.clientX - r.left, e.clientY - r.top);
+    const points = [...(state.pending || [])];
+    if (e.shiftKey) {
+      const i = nearest(points, x, y);
+      if (i >= 0) points.splice(i, 1);
+    } else {
+      points.push([x, y, Number($("draw-class").value)]);
+    }
+    this.show(points);
+    this.send(points);
+  }
+
+  async upload() {
+    const file = $("upload").files[0];
+    if (!file) return;
+    try {
+      const points = parseCsv(await file.text(), this.ctx.state.hello.limits.classes);
+      this.stop();
+      this.send(points);
+    } catch (err) {
+      $("error-points").textContent = err.message;
+    }
+    $("upload").value = "";
+  }
+
+  send(points) {
+    const most = Math.max(1, ...points.map((p) => p[2]));
+    const classes = Math.max(Number(this.ctx.state.settings.classes), most + 1);
+    this.ctx.set({ dataset: "custom", points: points.map(([x, y, c]) => [round(x), round(y), c]), classes: String(classes) });
+  }
 }
