@@ -195,7 +195,8 @@ def test_changing_the_data_set_and_the_hidden_layers_changes_the_views(open_page
     wait(page, "document.getElementById('hidden').value === '2'")
     page.click("#remove-layer")
     wait(page, "document.getElementById('hidden').value === ''")
-    assert nodes(page) == 2 and page.inner_text("#layer-count") == "0 hidden layers"
+    wait(page, "document.querySelectorAll('#layers .node').length === 2")  # the frame follows the settings
+    assert page.inner_text("#layer-count") == "0 hidden layers"
 
 
 def test_bad_values_show_an_error_next_to_their_control_and_change_nothing(open_page):
@@ -300,7 +301,8 @@ def test_presets_set_up_the_lectures_questions(open_page):
     page = open_page()
     page.click("#preset-1")
     wait(page, "document.getElementById('dataset').value === 'gauss'")
-    assert page.input_value("#hidden") == "" and nodes(page) == 2
+    wait(page, "document.querySelectorAll('#layers .node').length === 2")
+    assert page.input_value("#hidden") == ""
     assert "perceptron" in page.inner_text("#preset-text")
     page.click("#preset-7")
     wait(page, "document.getElementById('activation').value === 'relu'")
