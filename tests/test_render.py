@@ -392,3 +392,14 @@ def test_a_layer_fed_constant_data_does_not_pull_its_consumers_into_its_cluster(
     first = next(c for c in clusters if "label=0 " in c)
     assert "linear" in first and "0.weight" in first
     assert all("tanh" not in c for c in clusters)
+
+
+def test_explain_values_prints_the_engines_deltas_and_only_norms_of_big_arrays():
+    w = ad.Tensor([[0.5, -1.0]], requires_grad=True, name="w")
+    big = ad.Tensor(np.ones((5, 5)), requires_grad=True, name="big")
+    E = (w.tanh() * 3.0).sum() + big.sum()
+    text = ad.explain(E, values=True)
+    (g,) = ad.grad(E, [w])
+    assert f"δ_x = [[{g.data[0, 0]:.4f} {g.data[0, 1]:.4f}]]" in text
+    assert "δ_x: 25 values, not shown" in text and "value   z = [[ 0.4621 -0.7616]]" in text
+    assert "value" not in ad.explain(E)

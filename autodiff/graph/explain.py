@@ -12,14 +12,17 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from autodiff.graph.walk import Graph, collect, fmt_norm, fmt_shape, gradient_norms
+import numpy as np
+
+from autodiff.graph.walk import Graph, collect, fmt_norm, fmt_shape, gradients
 from autodiff.op import Op
 from autodiff.tensor import Tensor
 
 _INDENT = " " * 8
+_MAX_VALUES = 24  # values=True prints arrays up to this many elements, and only the norm of bigger ones
 
 
-def explain(root: Tensor, params: Any = None) -> str:
+def explain(root: Tensor, params: Any = None, values: bool = False) -> str:
     """The backward pass from `root` as text: one step per op, in reverse topological order.
 
     δ_t stands for ∂E/∂t, the gradient of the root E with respect to a tensor t. Each step names
@@ -29,6 +32,10 @@ def explain(root: Tensor, params: Any = None) -> str:
     `backward()` adds to their `.grad`. Leaves are named by `params` (a module with
     `named_parameters()` or a `{name: Tensor}` dict), else by their `name`. Norms need a
     one-element root; for a larger one only the rules and shapes are shown.
+
+    With `values=True` each step also prints the numbers, for tensors of at most 24 elements: the
+    op's output z, the δ_z reaching it and each δ it passes on, so a tiny network's backward pass
+    can be followed by hand (see the second example).
 
     >>> import autodiff as ad
     >>> x = ad.Tensor([0.5, -1.0], requires_grad=True, name="x")
@@ -51,6 +58,21 @@ def explain(root: Tensor, params: Any = None) -> str:
     <BLANKLINE>
     Gradients reaching the leaves (∂E/∂w, added to .grad by backward):
       x (n2)  (2,) float64  ‖δ‖ = 0.8916
+
+    The same with the numbers: δ_x = δ_z ⊙ (1 − z²) is [1 1] ⊙ (1 − [0.4621 −0.7616]²).
+
+    >>> print(ad.explain(x.tanh().sum(), values=True).split("step 2")[1])  # doctest: +NORMALIZE_WHITESPACE
+      tanh (n1)
+            rule    z = tanh(x);  δ_x = δ_z ⊙ (1 − z²)
+            shapes  x (2,) → z (2,)
+            value   z = [ 0.4621 -0.7616]
+            in      ‖δ_z‖ = 1.414
+                    δ_z = [1. 1.]
+            out     δ_x → x (n2) (2,): ‖δ‖ = 0.8916
+                    δ_x = [0.7864 0.42  ]
+    <BLANKLINE>
+    Gradients reaching the leaves (∂E/∂w, added to .grad by backward):
+      x (n2)  (2,) float64  ‖δ‖ = 0.8916
     """
     graph = collect(root, params, "explain")
     if not root.requires_grad:
@@ -58,7 +80,9 @@ def explain(root: Tensor, params: Any = None) -> str:
             "explain: the root does not require grad, so there is no backward pass to explain; "
             "compute it from tensors created with requires_grad=True"
         )
-    norms = gradient_norms(graph)
+    grads = gradients(graph)
+    norms = None if grads is None else {t: float(np.linalg.norm(g)) for t, g in grads.items()}
+    shown = grads if values else None
     steps = [t for t in graph.order if t._ctx is not None]
     rname = graph.describe(root)
     lines = [
@@ -75,7 +99,7 @@ def explain(root: Tensor, params: Any = None) -> str:
         lines.append("Seed: δ_E = 1.")
     for i, t in enumerate(steps, 1):
         lines.append("")
-        lines.extend(_step(graph, t, i, norms))
+        lines.extend(_step(graph, t, i, norms, shown))
     lines.append("")
     leaves = [t for t in graph.order if t._ctx is None]
     if norms is None:
@@ -94,7 +118,18 @@ def explain(root: Tensor, params: Any = None) -> str:
     return "\n".join(lines)
 
 
-def _step(graph: Graph, t: Tensor, i: int, norms: dict[Tensor, float] | None) -> list[str]:
+def _values(symbol: str, a: np.ndarray) -> str:
+    """`z = [0.4621 -0.7616]`, continuation rows aligned under the first; big arrays by size only."""
+    if a.size > _MAX_VALUES:
+        return f"{symbol}: {a.size} values, not shown"
+    prefix = f"{symbol} = "
+    text = np.array2string(a, precision=4, max_line_width=100, prefix=prefix)
+    return prefix + text.replace("\n", "\n" + _INDENT + " " * 8)
+
+
+def _step(
+    graph: Graph, t: Tensor, i: int, norms: dict[Tensor, float] | None, grads: dict[Tensor, np.ndarray] | None
+) -> list[str]:
     op, parents, _ = t._ctx
     names = _input_names(op, len(parents))
     out = _output_name(op)
@@ -106,8 +141,12 @@ def _step(graph: Graph, t: Tensor, i: int, norms: dict[Tensor, float] | None) ->
         f"{_INDENT}rule    {op.rule or '(no rule written for this op)'}",
         f"{_INDENT}shapes  {shapes} → {out} {fmt_shape(t.shape)}",
     ]
+    if grads is not None:
+        lines.append(f"{_INDENT}value   {_values(out, t.data)}")
     if norms is not None:
         lines.append(f"{_INDENT}in      ‖δ_{out}‖ = {fmt_norm(norms[t])}")
+    if grads is not None:
+        lines.append(f"{_INDENT}        {_values('δ_' + out, grads[t])}")
     label = "out     "
     for n, p in zip(names, parents):
         if p is None:
@@ -124,6 +163,8 @@ def _step(graph: Graph, t: Tensor, i: int, norms: dict[Tensor, float] | None) ->
                 text += f" (in total, over its {uses} uses)"
         lines.append(f"{_INDENT}{label}{text}")
         label = " " * len(label)
+        if grads is not None and p.requires_grad:
+            lines.append(f"{_INDENT}{label}{_values('δ_' + n, grads[p])}")
     return lines
 
 

@@ -101,16 +101,22 @@ def _shared_module(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
     return common
 
 
-def gradient_norms(graph: Graph) -> dict[Tensor, float] | None:
-    """‖∂root/∂t‖ for every tensor t of the graph that requires grad, or None for a non-scalar root.
+def gradients(graph: Graph) -> dict[Tensor, np.ndarray] | None:
+    """∂root/∂t for every tensor t of the graph that requires grad, or None for a non-scalar root.
 
-    One extra pass through `autodiff.grad`, which fills no `.grad`; only the norms are kept.
+    One extra pass through `autodiff.grad`, which fills no `.grad`.
     """
     root = graph.root
     if not root.requires_grad or root.data.size != 1:
         return None
     wanted = [t for t in graph.order if t.requires_grad]
-    return {t: float(np.linalg.norm(g.data)) for t, g in zip(wanted, grad(root, wanted, hooks=False))}
+    return {t: g.data for t, g in zip(wanted, grad(root, wanted, hooks=False))}
+
+
+def gradient_norms(graph: Graph) -> dict[Tensor, float] | None:
+    """‖∂root/∂t‖ for every tensor t of the graph that requires grad, or None for a non-scalar root."""
+    grads = gradients(graph)
+    return None if grads is None else {t: float(np.linalg.norm(g)) for t, g in grads.items()}
 
 
 def leaf_grad_norms(graph: Graph) -> dict[Tensor, float]:
