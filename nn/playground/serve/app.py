@@ -42,7 +42,7 @@ MAX_FPS = 25
 FRAME_WORK = 0.06  # seconds of training per frame at most, so a high speed still gives 10+ frames a second
 GRAPH_EVERY = 2.0  # seconds between graph renderings while playing (Graphviz takes ~0.1 s)
 MAX_MESSAGE = 256 * 1024  # bytes: 2,000 uploaded points fit in 60 KB
-MAX_PAGES = 8  # pages training at once on one server
+MAX_PAGES = 24  # pages training at once on one server (a class of students sharing one)
 QUEUE = 64  # messages waiting per page before the page's reads wait too
 
 log = logging.getLogger("nn.playground.serve")
@@ -91,7 +91,7 @@ class Page:
                     await self.handle(text)
                 if self.session.playing:
                     await self.play_frame()
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, OSError):  # the page went away, perhaps in the middle of a send
             return
         finally:
             reader.cancel()
@@ -316,7 +316,7 @@ async def playground_socket(ws: WebSocket) -> None:
         if ws.application_state == WebSocketState.CONNECTED:
             try:
                 await ws.close()
-            except RuntimeError:
+            except (RuntimeError, OSError, WebSocketDisconnect):  # the page is gone already
                 pass
 
 
