@@ -12,17 +12,20 @@
 """
 
 from nn import datasets, functional, init
+from nn.adaptive import Adagrad, RMSprop
 from nn.data import batches, kfold
 from nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from nn.module import IncompatibleKeys, Module
-from nn.optim import SGD, Adam, Optimizer
+from nn.optim import SGD, Adam, AdamW, Optimizer
 from nn.parameter import Parameter
 
 __all__ = [
     "MLP",
     "SGD",
+    "Adagrad",
     "Adam",
+    "AdamW",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
@@ -33,6 +36,7 @@ __all__ = [
     "Module",
     "Optimizer",
     "Parameter",
+    "RMSprop",
     "ReLU",
     "Sequential",
     "Sigmoid",
