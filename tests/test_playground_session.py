@@ -168,9 +168,10 @@ def test_reset_starts_the_same_run_again():
 def test_a_new_rate_applies_while_training_and_a_new_network_restarts():
     s = Session()
     s.advance(3)
-    kept = weights(s)
+    kept, velocity = weights(s), s.opt.state_dict()["state"][0]["momentum_buffer"].copy()
     assert s.update({"lr": "0.1", "batch-size": "25"}) == {"lr", "batch-size"}
     assert s.epoch == 3 and same(weights(s), kept) and s.opt.lr == 0.1
+    assert np.array_equal(s.opt.state_dict()["state"][0]["momentum_buffer"], velocity)  # momentum carries on
     s.update({"hidden": "5"})
     assert s.epoch == 0 and [p.shape for p in s.model.parameters()] == [(5, 2), (5,), (2, 5), (2,)]
     train_points = s.data.X_train.copy()

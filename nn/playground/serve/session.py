@@ -66,7 +66,7 @@ class Session:
         elif changed & NEW_MODEL:
             self._new_model()
         elif changed & {"lr", "momentum"}:
-            self._new_optimizer(keep_velocity=True)
+            self._set_rates()
         return changed
 
     def reset(self) -> None:
@@ -108,7 +108,7 @@ class Session:
         self.loss_fn = nn.MSELoss() if s.regression else nn.CrossEntropyLoss()
         self._batch_rng = self._rng(2)
         self._epoch_batches: Iterator[tuple[np.ndarray, np.ndarray]] | None = None
-        self._new_optimizer(keep_velocity=False)
+        self._new_optimizer()
         self.epoch = 0
         self.history: list[list[float | None]] = []
         self.grad_norms = [0.0] * len(self.linears)
@@ -117,12 +117,14 @@ class Session:
         self.last_batch = (self.data.F_train[: s.batch_size], self.data.t_train[: s.batch_size])
         self.history.append(self._evaluate())
 
-    def _new_optimizer(self, keep_velocity: bool) -> None:
+    def _new_optimizer(self) -> None:
         s = self.settings
-        old = getattr(self, "opt", None)
         self.opt = nn.SGD(self.model.parameters(), lr=s.lr, momentum=s.momentum)
-        if keep_velocity and old is not None and old._velocity is not None and self.opt._velocity is not None:
-            self.opt._velocity = old._velocity  # a new rate, the same run: momentum carries on
+
+    def _set_rates(self) -> None:
+        """A new learning rate or momentum, the same run: the optimizer's state (its velocity) carries on."""
+        for group in self.opt.param_groups:
+            group["lr"], group["momentum"] = self.settings.lr, self.settings.momentum
 
     # --- training ----------------------------------------------------------------------------
 
