@@ -11,8 +11,9 @@
 >>> opt.zero_grad(); loss.backward(); opt.step()
 """
 
-from nn import datasets, functional, init
+from nn import datasets, functional, init, lr_scheduler, utils
 from nn.adaptive import Adagrad, RMSprop
+from nn.checkpoint import load_checkpoint, save_checkpoint
 from nn.data import batches, kfold
 from nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
@@ -46,4 +47,8 @@ __all__ = [
     "functional",
     "init",
     "kfold",
+    "load_checkpoint",
+    "lr_scheduler",
+    "save_checkpoint",
+    "utils",
 ]

@@ -253,6 +253,11 @@ class Optimizer:
             for k, (saved, ours) in enumerate(zip(groups, self.param_groups)):
                 if len(saved.get("params", ())) != len(ours["params"]):
                     problems.append(f"group {k} has {len(saved.get('params', ()))} parameter(s), this one {len(ours['params'])}")
+                # another optimizer's hyperparameters (SGD's momentum given to Adam) do not fit
+                missing = sorted(set(self.defaults) - set(saved))
+                unknown = sorted(set(saved) - set(ours) - {"params", "initial_lr"})
+                if missing or unknown:
+                    problems.append(f"group {k}: missing hyperparameters {missing}, unknown ones {unknown}")
         checked: dict[int, dict[str, Any]] = {}
         for key, entry in dict(state).items():
             i = int(key)
