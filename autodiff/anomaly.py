@@ -27,7 +27,25 @@ class _Depth(threading.local):
 
 
 _depth = _Depth()
-_sites: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _Sites:
+    """Where each tensor was created, held weakly and by identity: a WeakKeyDictionary would compare
+    tensors with `==`, which gives an array of booleans."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[weakref.ref, str]] = {}
+
+    def __setitem__(self, t: Any, site: str) -> None:
+        key, by_id = id(t), self._by_id
+        by_id[key] = (weakref.ref(t, lambda _, key=key: by_id.pop(key, None)), site)
+
+    def get(self, t: Any, default: str) -> str:
+        entry = self._by_id.get(id(t))
+        return entry[1] if entry is not None and entry[0]() is t else default
+
+
+_sites = _Sites()
 _PACKAGES = tuple(
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep
     for name in ("autodiff", "nn")

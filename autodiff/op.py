@@ -53,6 +53,18 @@ class Op:
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
+    def __reduce__(self) -> tuple:
+        # By name: the forward and its VJPs are module-level code, found again on loading.
+        return op_named, (self.name, self.forward.__module__)
+
+
+def op_named(name: str, module: str) -> Op:
+    """The registered op `name`, defined in `module` (imported first: nn's fused losses, say)."""
+    import importlib
+
+    importlib.import_module(module)
+    return registry[name]
+
 
 class _Each:
     """VJPs of a variadic op: one function told which input it is asked about."""

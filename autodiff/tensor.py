@@ -39,8 +39,6 @@ class Tensor:
         "__weakref__", "_hooks", "_index_kind", "_op", "_parents", "_saved", "_version", "data", "grad", "name",
         "requires_grad",
     )
-    # ndarray (op) Tensor must come to our reflected operators instead of building an object array.
-    __array_ufunc__ = None
 
     def __init__(
         self,
@@ -174,7 +172,42 @@ class Tensor:
         return bool(self.data)
 
     # Identity hashing, so tensors can be dict keys and set members (backward relies on it).
+    # `==` compares values (below) but a dict or set never calls it: distinct live objects never
+    # share an identity hash, and the same object matches by identity first.
     __hash__ = object.__hash__
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        return reduce_tensor(self)
+
+    def __copy__(self) -> Tensor:
+        return copy_tensor(self)
+
+    # ----------------------------------------------------------------- NumPy (autodiff.numpy_api)
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # ndarray (op) Tensor comes here too, and so to our op, not to an object array.
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return array_function(func, types, args, kwargs)
+
+    # ----------------------------------------------------------------- comparisons: boolean ndarrays, no graph
+    def __lt__(self, other: Any) -> Any:
+        return compare(np.less, self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return compare(np.less_equal, self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return compare(np.greater, self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return compare(np.greater_equal, self, other)
+
+    def __eq__(self, other: Any) -> Any:
+        return compare(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> Any:
+        return compare(np.not_equal, self, other)
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
@@ -355,6 +388,7 @@ def as_tensor(x: Any) -> Tensor:
 
 # The ops import Tensor, so they are bound here, after the class exists; methods look them up
 # as module globals at call time.
+from autodiff.numpy_api import array_function, array_ufunc, compare  # noqa: E402
 from autodiff.ops import (  # noqa: E402
     abs,
     add,
@@ -385,3 +419,4 @@ from autodiff.ops import (  # noqa: E402
     tanh,
     transpose,
 )
+from autodiff.pickling import copy_tensor, reduce_tensor  # noqa: E402

@@ -1,0 +1,162 @@
+"""NumPy functions and ufuncs on Tensors: one table from NumPy's name to our op.
+
+`np.tanh(t)`, `np.sum(t, axis=0)`, `np.concatenate([t, u])` reach `Tensor.__array_ufunc__` /
+`__array_function__`, which look the NumPy callable up in `NUMPY` and call our op, so the result
+is a Tensor that keeps the graph. Anything else raises `TypeError` naming the function, rather
+than returning an ndarray that silently drops the graph; so do arguments we do not implement
+(`out=`, `dtype=`, `where=`, ...), rather than being ignored.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+import autodiff.ops as ops
+
+
+def _numpy_own(*names: str) -> tuple[None, tuple[str, ...], tuple[str, ...]]:
+    """A row whose answer is NumPy's own on the data: booleans and shapes carry no gradient."""
+    return None, names, ()
+
+
+#: NumPy's name → (our op, NumPy's parameters passed to it positionally, those passed by
+#: keyword). `"a_min|min"` takes either spelling; a positional one ending in `?` is None when not
+#: given. Any other parameter given is refused. A ufunc row passes its inputs positionally and
+#: takes no keywords. Our op `None`: NumPy computes it on the data (comparisons, `isfinite`,
+#: `shape`: the result has no gradient by nature, as in PyTorch).
+NUMPY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
+    # ufuncs
+    "add": (ops.add, (), ()),
+    "subtract": (ops.sub, (), ()),
+    "multiply": (ops.mul, (), ()),
+    "divide": (ops.div, (), ()),
+    "power": (ops.pow, (), ()),
+    "matmul": (ops.matmul, (), ()),
+    "negative": (ops.neg, (), ()),
+    "exp": (ops.exp, (), ()),
+    "log": (ops.log, (), ()),
+    "sqrt": (ops.sqrt, (), ()),
+    "absolute": (ops.abs, (), ()),
+    "tanh": (ops.tanh, (), ()),
+    "sin": (ops.sin, (), ()),
+    "cos": (ops.cos, (), ()),
+    "maximum": (ops.maximum, (), ()),
+    "minimum": (ops.minimum, (), ()),
+    "less": _numpy_own(),
+    "less_equal": _numpy_own(),
+    "greater": _numpy_own(),
+    "greater_equal": _numpy_own(),
+    "equal": _numpy_own(),
+    "not_equal": _numpy_own(),
+    "isfinite": _numpy_own(),
+    "isnan": _numpy_own(),
+    "isinf": _numpy_own(),
+    # functions
+    "sum": (ops.sum, ("a",), ("axis", "keepdims")),
+    "mean": (ops.mean, ("a",), ("axis", "keepdims")),
+    "max": (ops.max, ("a",), ("axis", "keepdims")),
+    "amax": (ops.max, ("a",), ("axis", "keepdims")),
+    "min": (ops.min, ("a",), ("axis", "keepdims")),
+    "amin": (ops.min, ("a",), ("axis", "keepdims")),
+    "reshape": (ops.reshape, ("a", "shape"), ()),
+    "transpose": (ops.transpose, ("a", "axes?"), ()),
+    "broadcast_to": (ops.broadcast_to, ("array",), ("shape",)),
+    "concatenate": (ops.concatenate, ("arrays",), ("axis",)),
+    "stack": (ops.stack, ("arrays",), ("axis",)),
+    "where": (ops.where, ("condition", "x", "y"), ()),
+    "clip": (ops.clip, ("a", "a_min|min?", "a_max|max?"), ()),
+    "shape": _numpy_own("a"),
+    "ndim": _numpy_own("a"),
+    "size": _numpy_own("a", "axis?"),
+}
+
+_BY_OBJECT = {getattr(np, name): (name, row) for name, row in NUMPY.items()}
+_UNSET = object()
+
+
+def _qualname(func: Any) -> str:
+    module = getattr(func, "__module__", None) or "numpy"
+    return f"{module}.{func.__name__}"
+
+
+def _refuse(what: str) -> TypeError:
+    return TypeError(
+        f"{what} is not supported on Tensors: its result would drop the graph (no gradient). Use an autodiff "
+        "op, or apply it to t.data (np.asarray(t)) for a constant"
+    )
+
+
+def _data(x: Any) -> Any:
+    from autodiff.tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_data(v) for v in x)
+    return x
+
+
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+    """`Tensor.__array_ufunc__`: a ufunc called on Tensors, dispatched through `NUMPY`."""
+    found = _BY_OBJECT.get(ufunc)
+    if method != "__call__":
+        raise _refuse(f"numpy.{ufunc.__name__}.{method}")
+    if found is None:
+        raise _refuse(f"numpy.{ufunc.__name__}")
+    if kwargs:
+        raise TypeError(f"numpy.{ufunc.__name__}: {', '.join(f'{k}=' for k in kwargs)} not supported on Tensors")
+    ours = found[1][0]
+    if ours is None:
+        return ufunc(*(_data(x) for x in inputs))
+    return ours(*inputs)
+
+
+def array_function(func: Any, types: tuple, args: tuple, kwargs: dict) -> Any:
+    """`Tensor.__array_function__`: a NumPy function called on Tensors, dispatched through `NUMPY`."""
+    from autodiff.tensor import Tensor
+
+    if not all(issubclass(t, (Tensor, np.ndarray)) for t in types):
+        return NotImplemented
+    found = _BY_OBJECT.get(func)
+    if found is None:
+        raise _refuse(_qualname(func))
+    name, (ours, positional, keywords) = found
+    try:
+        given = dict(inspect.signature(func).bind(*args, **kwargs).arguments)
+    except TypeError as e:
+        raise TypeError(f"numpy.{name}: {e}") from None
+    given.update(given.pop("kwargs", {}))  # np.clip's **kwargs
+    pos = []
+    for spelling in positional:
+        names = spelling.rstrip("?").split("|")
+        values = [given.pop(s) for s in names if s in given]
+        if len(values) > 1:
+            raise TypeError(f"numpy.{name}: {' and '.join(names)} both given")
+        if not values and not spelling.endswith("?"):
+            raise TypeError(f"numpy.{name} needs {names[0]} to be differentiable on Tensors")
+        pos.append(values[0] if values else None)
+    kw = {k: given.pop(k) for k in keywords if k in given}
+    if given:
+        raise TypeError(f"numpy.{name}: {', '.join(f'{k}=' for k in given)} not supported on Tensors")
+    if ours is None:
+        return func(*_data(pos), **kw)
+    return ours(*pos, **kw)
+
+
+#: What a Tensor compares with; anything else is NotImplemented (so `t == None` is False).
+_VALUES = (int, float, complex, np.ndarray, np.generic, list, tuple)
+
+
+def compare(ufunc: np.ufunc, a: Any, b: Any) -> Any:
+    """`a < b`, `a == b`, ... for a Tensor `a`: NumPy's comparison of the values, a boolean ndarray
+    with no graph (as PyTorch's comparisons, which do not require grad); usable as `where`'s cond."""
+    from autodiff.tensor import Tensor
+
+    if isinstance(b, Tensor):
+        return ufunc(a.data, b.data)
+    if isinstance(b, _VALUES):
+        return ufunc(a.data, b)
+    return NotImplemented
