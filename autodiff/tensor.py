@@ -290,6 +290,18 @@ class Tensor:
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         return clip(self, lo, hi)
 
+    def erf(self) -> Tensor:
+        return erf(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return leaky_relu(self, negative_slope)
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+        return softplus(self, beta, threshold)
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        return gelu(self, approximate)
+
     # ----------------------------------------------------------------- reductions
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return sum(self, axis, keepdims)
@@ -396,8 +408,11 @@ from autodiff.ops import (  # noqa: E402
     clip,
     cos,
     div,
+    erf,
     exp,
+    gelu,
     getitem,
+    leaky_relu,
     log,
     log_softmax,
     logsumexp,
@@ -413,6 +428,7 @@ from autodiff.ops import (  # noqa: E402
     sigmoid,
     sin,
     softmax,
+    softplus,
     sqrt,
     sub,
     sum,

@@ -7,6 +7,7 @@ differences are trustworthy. Adding an op is three steps: the op, its Tensor met
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,6 +189,34 @@ def clip_cases(dtype):
     return draw()
 
 
+def with_static(domain, **choices):
+    """One input of any shape from `domain`, and each static argument sampled from its choices."""
+
+    def cases(dtype):
+        @st.composite
+        def draw(d):
+            shape = d(hnp.array_shapes(min_dims=0, max_dims=3, max_side=MAX_SIDE))
+            return [d(array(shape, dtype, domain))], {k: d(st.sampled_from(v)) for k, v in choices.items()}
+
+        return draw()
+
+    return cases
+
+
+def _np_erf(x):
+    return np.vectorize(math.erf, otypes=[x.dtype])(x)
+
+
+def _np_softplus(x, beta, threshold):
+    return np.where(beta * x > threshold, x, np.log1p(np.exp(np.minimum(beta * x, threshold))) / beta)
+
+
+def _np_gelu(x, approximate):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    return x * 0.5 * (1 + _np_erf(x / math.sqrt(2)))
+
+
 def broadcast_cases(dtype):
     @st.composite
     def draw(d):
@@ -280,6 +309,15 @@ ROWS = [
     Row("clip", ad.clip, lambda x, lo, hi: np.clip(x, lo, hi), clip_cases, method=lambda x, lo, hi: x.clip(lo, hi)),
     Row("maximum", ad.maximum, np.maximum, elementwise(grid(-3, 3), grid(-3, 3, offset=0.0625))),
     Row("minimum", ad.minimum, np.minimum, elementwise(grid(-3, 3), grid(-3, 3, offset=0.0625))),
+    Row("erf", ad.erf, _np_erf, elementwise(UNIT), method=lambda x: x.erf()),
+    # a grid offset from 0, so no element sits on the kink; softplus's threshold kink at βx = 1.5 likewise
+    Row("leaky_relu", ad.leaky_relu, lambda x, negative_slope: np.where(x > 0, x, negative_slope * x),
+        with_static(grid(-3, 3, 0.25, 0.1), negative_slope=[0.01, 0.2, -0.5]),
+        method=lambda x, negative_slope: x.leaky_relu(negative_slope)),
+    Row("softplus", ad.softplus, _np_softplus, with_static(grid(-3, 3, 0.25, 0.1), beta=[1.0, 2.0], threshold=[20.0, 1.5]),
+        method=lambda x, beta, threshold: x.softplus(beta, threshold)),
+    Row("gelu", ad.gelu, _np_gelu, with_static(UNIT, approximate=["none", "tanh"]),
+        method=lambda x, approximate: x.gelu(approximate)),
     # reductions
     Row("sum", ad.sum, np.sum, with_axis(UNIT), method=lambda x, axis, keepdims: x.sum(axis, keepdims)),
     Row("mean", ad.mean, np.mean, with_axis(UNIT), method=lambda x, axis, keepdims: x.mean(axis, keepdims)),
