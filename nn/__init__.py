@@ -15,6 +15,7 @@ from nn import datasets, functional, init, lr_scheduler, utils
 from nn.adaptive import Adagrad, RMSprop
 from nn.checkpoint import load_checkpoint, save_checkpoint
 from nn.data import batches, kfold
+from nn.interop import export_onnx, from_torch, to_torch
 from nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from nn.module import IncompatibleKeys, Module
@@ -44,11 +45,14 @@ __all__ = [
     "Tanh",
     "batches",
     "datasets",
+    "export_onnx",
+    "from_torch",
     "functional",
     "init",
     "kfold",
     "load_checkpoint",
     "lr_scheduler",
     "save_checkpoint",
+    "to_torch",
     "utils",
 ]

@@ -19,6 +19,8 @@ def run_without(module: str, code: str) -> subprocess.CompletedProcess:
     ("hypothesis", "import autodiff.testing as t; t.programs", "test"),
     ("scipy", "import autodiff as ad; from autodiff.optimize import minimize\n"
               "w = ad.Tensor([1.0], requires_grad=True); minimize(lambda: (w * w).sum(), [w])", "scipy"),
+    ("torch", "import nn; nn.to_torch(nn.Linear(2, 2))", "torch"),
+    ("onnx", "import nn; nn.export_onnx(nn.Linear(2, 2), '/nonexistent/m.onnx')", "onnx"),
 ])
 def test_a_missing_package_names_its_extra(module, code, extra):
     out = run_without(module, code)
@@ -28,7 +30,7 @@ def test_a_missing_package_names_its_extra(module, code, extra):
     assert last.endswith(f"pip install 'autodiff-playground[{extra}]'")
 
 
-@pytest.mark.parametrize("module", ["hypothesis", "scipy", "matplotlib", "starlette", "uvicorn"])
+@pytest.mark.parametrize("module", ["hypothesis", "scipy", "matplotlib", "starlette", "uvicorn", "torch", "onnx"])
 def test_the_core_and_nn_import_without_any_optional_package(module):
     out = run_without(module, "import autodiff, nn, nn.playground; from autodiff.testing import gradcheck; print('ok')")
     assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
