@@ -14,27 +14,39 @@
 from nn import datasets, functional, init, lr_scheduler, utils
 from nn.adaptive import Adagrad, RMSprop
 from nn.checkpoint import load_checkpoint, save_checkpoint
+from nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from nn.data import batches, kfold
 from nn.interop import export_onnx, from_torch, to_torch
-from nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
+from nn.layers import GELU, MLP, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softplus, Tanh
 from nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from nn.module import IncompatibleKeys, Module
+from nn.norm import BatchNorm1d, Dropout, LayerNorm
 from nn.optim import SGD, Adam, AdamW, Optimizer
-from nn.parameter import Parameter
+from nn.parameter import Buffer, Parameter
 
 __all__ = [
+    "GELU",
     "MLP",
     "SGD",
     "Adagrad",
     "Adam",
     "AdamW",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "Buffer",
+    "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
     "Identity",
     "IncompatibleKeys",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "Optimizer",
     "Parameter",
@@ -42,6 +54,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Softplus",
     "Tanh",
     "batches",
     "datasets",

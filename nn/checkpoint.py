@@ -73,7 +73,7 @@ def load_checkpoint(path: str | os.PathLike[str], model: Module, optimizer: Opti
     arrays = load_npz(path)
     if str(arrays.get("format", "")) != FORMAT:
         raise ValueError(f"{where} is not a checkpoint written by save_checkpoint (no format {FORMAT!r})")
-    params = dict(model.named_parameters())
+    params = model._named_state()  # parameters and buffers
     weights = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
     try:
         check_state(params, weights, strict=True)

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autodiff.tensor import mark_modified
-from nn.parameter import Parameter
+from nn.parameter import Buffer, Parameter
 from nn.serialization import check_archive, check_state, load_npz, save_npz
 
 
@@ -21,8 +21,8 @@ class IncompatibleKeys(NamedTuple):
 
 
 def _expand(name: str, value: Any) -> Iterator[tuple[str, Any]]:
-    """The Parameters and Modules in one attribute value, looking inside lists, tuples and dicts."""
-    if isinstance(value, (Parameter, Module)):
+    """The Parameters, Buffers and Modules in one attribute value, looking inside lists, tuples and dicts."""
+    if isinstance(value, (Parameter, Buffer, Module)):
         yield name, value
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
@@ -116,6 +116,14 @@ class Module:
         """Every Parameter, each once: what an optimizer updates."""
         return (p for _, p in self.named_parameters())
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Buffer]]:
+        """Every Buffer (state that is saved but not learnt, such as running statistics) with its dotted name."""
+        return ((name, b) for name, b in self._walk(prefix) if isinstance(b, Buffer))
+
+    def _named_state(self) -> dict[str, Any]:
+        """What `state_dict` saves: the parameters, then the buffers."""
+        return {**dict(self.named_parameters()), **dict(self.named_buffers())}
+
     # ----------------------------------------------------------------- modes and gradients
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (set `.grad` to None), ready for the next backward."""
@@ -149,8 +157,8 @@ class Module:
 
     # ----------------------------------------------------------------- saving and loading
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{dotted name: copy of the parameter's array}, in `named_parameters()` order."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """{dotted name: copy of the parameter's array}, in `named_parameters()` order, then the buffers."""
+        return {name: p.data.copy() for name, p in self._named_state().items()}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy `state`'s arrays into the parameters, after checking all of them.
@@ -160,7 +168,7 @@ class Module:
         one `ValueError` listing every problem, and leaves the model as it was. With
         `strict=False` missing and unexpected keys are allowed and returned.
         """
-        params = dict(self.named_parameters())
+        params = self._named_state()
         arrays, missing, unexpected = check_state(params, state, strict)
         for name, array in arrays.items():
             params[name].data[...] = array
@@ -179,7 +187,7 @@ class Module:
         `ValueError`. Keys, shapes and dtypes are checked from the archive's headers before any
         data is read, so a file declaring a huge array is refused without inflating it.
         """
-        params = dict(self.named_parameters())
+        params = self._named_state()
         try:
             check_archive(params, path, strict)
         except ValueError as e:

@@ -1,4 +1,4 @@
-"""`Parameter`: a Tensor that a Module owns and an optimizer updates."""
+"""`Parameter`: a Tensor that a Module owns and an optimizer updates; `Buffer`: one it owns and keeps, not learnt."""
 
 from __future__ import annotations
 
@@ -28,3 +28,13 @@ class Parameter(Tensor):
         dtype = "" if self.data.dtype == np.float64 else f", dtype={self.data.dtype}"
         name = "" if self.name is None else f", name={self.name!r}"
         return f"Parameter({body}{dtype}{name})"
+
+
+class Buffer(Tensor):
+    """State a Module keeps that is not learnt (BatchNorm's running statistics): a Tensor that needs
+    no grad, saved and loaded with the parameters in `state_dict()`, never given to an optimizer."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, dtype: Any = None, name: str | None = None) -> None:
+        super().__init__(data, requires_grad=False, dtype=dtype, name=name)
