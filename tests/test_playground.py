@@ -54,8 +54,9 @@ def test_flags_reach_the_config(tmp_path):
 def test_cli_writes_every_output(tmp_path, capsys):
     out = tmp_path / "new" / "out"
     assert main([*SMALL, "--out", str(out)]) == 0
-    assert listing(out) == sorted(["boundary.png", "loss.png", GRAPH, "weights.npz"])
+    assert listing(out) == sorted(["boundary.png", "loss.png", GRAPH, "units.png", "weights.npz"])
     assert (out / "boundary.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "units.png").read_bytes()[:4] == b"\x89PNG"
     if HAS_DOT:
         assert "<svg" in (out / "graph.svg").read_text()
     model = nn.MLP([2, 8, 8, 2])
@@ -68,7 +69,7 @@ def test_cli_writes_every_output(tmp_path, capsys):
 
 def test_sine_draws_the_fitted_curve(tmp_path):
     assert main([*SMALL, "--dataset", "sine", "--hidden", "5", "--out", str(tmp_path)]) == 0
-    assert listing(tmp_path) == sorted(["fit.png", "loss.png", GRAPH, "weights.npz"])
+    assert listing(tmp_path) == sorted(["fit.png", "loss.png", GRAPH, "units.png", "weights.npz"])
 
 
 def test_runs_are_reproducible_and_replace_old_outputs(tmp_path):
@@ -182,7 +183,7 @@ def _interrupt_at(monkeypatch, epoch: int) -> None:
 def test_ctrl_c_stops_and_writes_what_the_finished_epochs_learnt(tmp_path, monkeypatch, capsys):
     _interrupt_at(monkeypatch, 3)
     assert main([*SMALL, "--out", str(tmp_path)]) == 130
-    assert listing(tmp_path) == sorted(["boundary.png", "loss.png", GRAPH, "weights.npz"])
+    assert listing(tmp_path) == sorted(["boundary.png", "loss.png", GRAPH, "units.png", "weights.npz"])
     captured = capsys.readouterr()
     assert "2 epochs" in captured.out
     assert captured.err.strip() == "autodiff-playground: interrupted after 2 of 4 epochs: wrote what was trained so far"
@@ -233,3 +234,37 @@ def test_training_points_keep_a_dark_rim_on_their_own_background():
     for points in ax.collections[-4:]:  # train and held-out points of both classes
         r, g, b, _ = to_rgba(points.get_edgecolor()[0])
         assert 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.2
+
+
+def test_units_png_draws_a_square_per_unit_and_an_arrow_per_weight(tmp_path):
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import AxesImage
+
+    from nn.playground.plots import network_view
+
+    model = nn.MLP([2, 3, 4, 2], rng=np.random.default_rng(0))
+    X = np.random.default_rng(1).uniform(-1, 1, (30, 2))
+    fig = network_view(model, X, tmp_path / "units.png", resolution=8)
+    board = fig.axes[0]
+    squares = [c for c in board.get_children() if isinstance(c, AxesImage)]
+    assert len(squares) == 2 + 3 + 4 + 2  # inputs, both hidden layers, outputs
+    (arrows,) = [c for c in board.collections if isinstance(c, LineCollection)]
+    weights = np.concatenate([m.weight.data.ravel() for m in model if isinstance(m, nn.Linear)])
+    assert len(arrows.get_segments()) == weights.size == 2 * 3 + 3 * 4 + 4 * 2
+    blue = sum(np.allclose(c[:3], to_rgb("#0877bd")) for c in arrows.get_colors())
+    assert blue == (weights > 0).sum()  # positive weights blue, negative orange
+    widths = arrows.get_linewidths()
+    assert widths[np.argmax(np.abs(weights[:6]))] == max(widths[:6])  # the biggest weight of a layer is thickest
+    assert any(ax.get_ylabel() == "unit output over the input plane" for ax in fig.axes)  # the colour bar
+    values = squares[2].get_array()  # the first hidden unit: tanh of its input sum over the plane
+    assert values.shape == (8, 8) and np.nanmax(np.abs(values)) <= 1
+
+
+def test_units_png_for_one_input_and_more_units_than_drawn(tmp_path):
+    from nn.playground.plots import MAX_DRAWN, network_view
+
+    model = nn.MLP([1, MAX_DRAWN + 5, 1], rng=np.random.default_rng(0))
+    fig = network_view(model, np.linspace(-3, 3, 20)[:, None], tmp_path / "u.png", classification=False, resolution=8)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "… and 5 more" in texts and "y" in texts

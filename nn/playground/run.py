@@ -89,6 +89,8 @@ def write_outputs(config: Config, result: Result, folder: Path) -> dict[str, str
         title += f" · held-out accuracy {100 * result.test_accuracy:.1f} %"
         plots.decision_boundary(model, d.X_train, d.t_train, d.X_test, d.t_test, folder / "boundary.png", title=title)
         written["boundary.png"] = "the decision boundary over the data"
+    plots.network_view(model, d.X_train, folder / "units.png", title=describe(config), classification=not config.regression)
+    written["units.png"] = "the network: each unit's output over the inputs as a square, the weights as arrows"
     loss_name = "mean squared error" if config.regression else "cross-entropy"
     plots.loss_curves(result.train_loss, result.test_loss, folder / "loss.png", title=describe(config), ylabel=loss_name)
     written["loss.png"] = "train and held-out loss per epoch"
