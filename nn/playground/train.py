@@ -151,7 +151,7 @@ def _epoch(config: Config, model: nn.Module, loss_fn: nn.Module, opt: nn.SGD, da
 def _progress(config: Config) -> Any:  # a tqdm bar, or a plain range when quiet
     if not config.progress:
         return range(config.epochs)
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget bar in a notebook, a text bar in a terminal
 
     return tqdm(range(config.epochs), desc=f"{config.dataset} {'-'.join(map(str, config.sizes))}", unit="epoch",
                 file=sys.stderr, dynamic_ncols=True, mininterval=0.2)
