@@ -14,6 +14,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SCRIPTS = sorted((ROOT / "docs" / "examples").glob("*.py"))
 examples = runpy.run_path(str(ROOT / "docs" / "hooks" / "examples.py"))
 python_blocks, run_blocks, with_outputs = examples["python_blocks"], examples["run_blocks"], examples["with_outputs"]
+missing_modules = examples["missing_modules"]
 
 
 def test_fence_pattern_finds_blocks():
@@ -24,6 +25,8 @@ def test_fence_pattern_finds_blocks():
 def test_page_examples_run(page, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     text = page.read_text()
+    if missing_modules(text):
+        pytest.skip(f"its examples need {', '.join(missing_modules(text))}")
     outputs = run_blocks(text, str(page.relative_to(ROOT)))
     assert len(outputs) == len(python_blocks(text))
 
@@ -33,6 +36,11 @@ def test_printed_output_goes_under_its_block():
     shown = with_outputs(text, run_blocks(text, "example.md"))
     assert shown == ("intro\n```python\nprint('a')\n```\n\n```text\na\n```\nmiddle\n```python\nx = 1\n```\n"
                      "```python\nprint(x + 1, end='')\n```\n\n```text\n2\n```\n")
+
+
+def test_a_page_names_the_optional_packages_it_needs():
+    assert missing_modules("<!-- needs: numpy, no_such_module_here -->\ntext\n") == ["no_such_module_here"]
+    assert missing_modules("no such line") == []
 
 
 def test_readme_has_examples():

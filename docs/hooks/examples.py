@@ -8,6 +8,7 @@ as it comes out of the code on the day the site is built, never a copy that coul
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import os
 import re
@@ -15,12 +16,20 @@ from pathlib import Path
 from typing import Any
 
 FENCE = re.compile(r"^```python\n(.*?)^```\n", re.S | re.M)
+# A page whose examples need an optional package says so: <!-- needs: torch, onnx -->
+NEEDS = re.compile(r"^<!-- needs: ([\w, ]+) -->$", re.M)
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def python_blocks(text: str) -> list[str]:
     """The code of every ```python block in `text`."""
     return FENCE.findall(text)
+
+
+def missing_modules(text: str) -> list[str]:
+    """The optional packages a page's examples need (its `<!-- needs: ... -->` line) that are not installed."""
+    needed = [m.strip() for line in NEEDS.findall(text) for m in line.split(",") if m.strip()]
+    return [m for m in needed if importlib.util.find_spec(m) is None]
 
 
 def run_blocks(text: str, name: str) -> list[str]:
@@ -55,4 +64,7 @@ def with_outputs(text: str, outputs: list[str]) -> str:
 
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     """MkDocs hook: the page with its examples' printed output under them."""
+    missing = missing_modules(markdown)
+    if missing:  # the page still builds, without its output, on a machine without the extra
+        return markdown.replace("\n", f"\n\n*(Built without {', '.join(missing)}: the examples' output is not shown.)*\n", 1)
     return with_outputs(markdown, run_blocks(markdown, f"docs/{page.file.src_path}"))
