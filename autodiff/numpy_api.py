@@ -74,6 +74,8 @@ NUMPY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 _BY_OBJECT = {getattr(np, name): (name, row) for name, row in NUMPY.items()}
+# ndarray (op) Tensor comes through here: its common case in one lookup.
+_UFUNC_OPS = {f: row[0] for f, (_, row) in _BY_OBJECT.items() if isinstance(f, np.ufunc) and row[0] is not None}
 _UNSET = object()
 
 
@@ -101,6 +103,10 @@ def _data(x: Any) -> Any:
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     """`Tensor.__array_ufunc__`: a ufunc called on Tensors, dispatched through `NUMPY`."""
+    if not kwargs and method == "__call__":
+        ours = _UFUNC_OPS.get(ufunc)
+        if ours is not None:
+            return ours(*inputs)
     found = _BY_OBJECT.get(ufunc)
     if method != "__call__":
         raise _refuse(f"numpy.{ufunc.__name__}.{method}")
