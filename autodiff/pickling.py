@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import autodiff.tensor as tensor
 from autodiff.backward import reverse_topological
 
 # The slots that make up a tensor besides its parents (which are passed separately) and hooks.
@@ -48,6 +49,11 @@ def rebuild(ancestors: Any, cls: type, state: dict[str, Any], parents: tuple) ->
         setattr(t, k, v)
     t._parents = parents
     t._hooks = None
+    version = state.get("_version")
+    if version is not None and version > tensor._writes:
+        # In a new process the count of in-place writes starts again at 0: move it past what this
+        # graph saw, so a later optimizer step still makes backward through the graph refuse.
+        tensor._writes = version
     return t
 
 

@@ -90,6 +90,18 @@ def test_a_fused_loss_unpickles_in_a_process_that_never_imported_nn():
     assert out.stdout.decode().split() == [loss.op, "[[0.5", "1.", "]]"]
 
 
+def test_a_step_after_loading_in_a_new_process_still_refuses_the_old_graph():
+    model = nn.MLP([2, 3, 1], rng=np.random.default_rng(0))
+    opt = nn.SGD(model.parameters(), lr=0.1)
+    for _ in range(30):  # many in-place writes in this process
+        opt.step()
+    loss = model(np.ones((2, 2))).sum()
+    code = ("import pickle, sys\nmodel, opt, loss = pickle.loads(sys.stdin.buffer.read())\nloss.backward(); opt.step()\n"
+            "try:\n    loss.backward()\nexcept RuntimeError as e:\n    print('refused' if 'inplace' in str(e) else e)")
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps((model, opt, loss)), capture_output=True, check=True)
+    assert out.stdout.decode() == "refused\n", out.stderr.decode()
+
+
 @round_trips
 def test_hooks_are_refused_and_nothing_is_left_behind(round_trip):
     x = ad.Tensor([1.0, 2.0], requires_grad=True)
