@@ -40,7 +40,7 @@ def test_mkdocs_build_strict(tmp_path):
     site = tmp_path / "site"
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site), "--config-file", str(ROOT / "mkdocs.yml")],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True, text=True, cwd=ROOT, timeout=600,  # it runs every page's examples
     )
     assert proc.returncode == 0, proc.stderr
     for page in DOCS.glob("*.md"):
