@@ -10,9 +10,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import autodiff as ad
 import nn
+from autodiff.testing.programs import programs
 
 ROUND_TRIPS = {
     "pickle": lambda obj: pickle.loads(pickle.dumps(obj)),
@@ -144,3 +146,18 @@ def test_a_module_and_its_optimizer_train_on_identically(round_trip):
         assert a is not b
         np.testing.assert_array_equal(a.data, b.data)
     assert repr(model2) == repr(model)
+
+
+@round_trips
+@settings(max_examples=20, deadline=None)
+@given(program=programs(max_steps=10))
+def test_random_programs_round_trip_with_the_same_values_and_gradients(round_trip, program):
+    xs = program.tensors()
+    outs = program(*xs)
+    xs2, outs2 = round_trip((xs, outs))
+    for out, out2 in zip(outs, outs2):
+        np.testing.assert_array_equal(out2.data, out.data)
+        assert out2.op == out.op
+    gs = [np.cos(np.arange(o.size, dtype=np.float64)).reshape(o.shape) for o in outs]
+    for a, b in zip(ad.grad(list(outs), xs, gs), ad.grad(list(outs2), xs2, gs)):
+        np.testing.assert_array_equal(a.data, b.data)
