@@ -76,7 +76,7 @@ NUMPY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
 _BY_OBJECT = {getattr(np, name): (name, row) for name, row in NUMPY.items()}
 # ndarray (op) Tensor comes through here: its common case in one lookup.
 _UFUNC_OPS = {f: row[0] for f, (_, row) in _BY_OBJECT.items() if isinstance(f, np.ufunc) and row[0] is not None}
-_UNSET = object()
+_SIGNATURES = {f: inspect.signature(f) for f in _BY_OBJECT if not isinstance(f, np.ufunc)}
 
 
 def _qualname(func: Any) -> str:
@@ -131,7 +131,7 @@ def array_function(func: Any, types: tuple, args: tuple, kwargs: dict) -> Any:
         raise _refuse(_qualname(func))
     name, (ours, positional, keywords) = found
     try:
-        given = dict(inspect.signature(func).bind(*args, **kwargs).arguments)
+        given = dict(_SIGNATURES[func].bind(*args, **kwargs).arguments)
     except TypeError as e:
         raise TypeError(f"numpy.{name}: {e}") from None
     given.update(given.pop("kwargs", {}))  # np.clip's **kwargs
