@@ -198,16 +198,25 @@ def test_ctrl_c_before_the_first_epoch_writes_nothing(tmp_path, monkeypatch, cap
 
 
 def test_a_real_ctrl_c_ends_a_long_run_cleanly(tmp_path):
+    import re
     import signal
+    import threading
     import time
 
     proc = subprocess.Popen([sys.executable, "-m", "nn.playground", "--epochs", "100000", "--n", "200", "--out", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    time.sleep(4)  # imports, then a few hundred epochs
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while not re.search(r" [1-9]\d*/100000", "".join(err)) and time.monotonic() < deadline:  # an epoch has finished
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err and "interrupted after" in err
+    out = proc.stdout.read()
+    assert proc.wait(timeout=60) == 130
+    reader.join(timeout=10)
+    err_text = "".join(err)
+    assert "Traceback" not in err_text and "interrupted after" in err_text
     assert (tmp_path / "weights.npz").exists() and "wrote" in out
 
 
