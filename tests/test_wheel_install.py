@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -12,8 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The fresh environment sees only what it installed: no PYTHONPATH pointing back at a checkout.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+
 def run(*args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600, **kw)
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600, env=CLEAN_ENV, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +56,8 @@ def test_a_fresh_environment_runs_the_command_bare_then_with_its_extra(wheel, tm
     done = run(cli, "--quiet", "--epochs", "2", "--n", "40", "--out", out, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert {p.name for p in out.iterdir()} >= {"boundary.png", "loss.png", "weights.npz"}
-    served = subprocess.Popen([cli, "--serve", "--port", "0", "--no-open"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    served = subprocess.Popen([cli, "--serve", "--port", "0", "--no-open"], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                              env=CLEAN_ENV)
     try:
         first = served.stdout.readline()
         assert first.startswith("serving on http://127.0.0.1:")
