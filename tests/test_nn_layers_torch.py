@@ -174,3 +174,15 @@ def test_a_small_cnn_trains_end_to_end_in_float32():
         losses.append(loss.item())
     assert model(x).dtype == np.float32
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 1), (0, 2))])
+def test_fold_is_the_adjoint_of_unfold(kernel, stride, padding):
+    from nn.conv import fold, unfold
+
+    x = RNG.normal(size=(2, 3, 5, 4))
+    cols = unfold(x, kernel, stride, padding).data
+    z = RNG.normal(size=cols.shape)
+    back = fold(z, x.shape, kernel, stride, padding).data
+    assert back.shape == x.shape
+    assert np.sum(cols * z) == pytest.approx(np.sum(x * back), rel=1e-12)
