@@ -15,6 +15,7 @@ from nn.playground.values import layer_sizes, number
 
 PROG = "autodiff-playground"
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     open_browser: bool = True
+    optimizer: str = "sgd"  # one of OPTIMIZERS; --momentum is SGD's and RMSprop's
+    dropout: float = 0.0  # dropout probability after each hidden layer's activation (in training only)
 
     @property
     def regression(self) -> bool:
@@ -107,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=d.lr, help="learning rate η (default: %(default)s)")
     p.add_argument("--momentum", type=_number(float, 0, 1, high_open=True), default=d.momentum, help="SGD momentum (default: %(default)s)")
     p.add_argument("--weight-decay", type=_number(float, 0), default=d.weight_decay, help="weight decay λ (default: %(default)s)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer,
+                   help="optimizer; --momentum applies to sgd and rmsprop (default: %(default)s)")
+    p.add_argument("--dropout", type=_number(float, 0, 1, high_open=True), default=d.dropout,
+                   help="dropout probability after each hidden layer, in training only (default: %(default)s)")
     p.add_argument("--epochs", type=_number(int, 1), default=d.epochs, help="passes over the training set (default: %(default)s)")
     p.add_argument("--batch-size", type=_number(int, 1), default=d.batch_size, help="mini-batch size (default: %(default)s)")
     p.add_argument("--n", type=_number(int, 4), default=d.n, help="number of samples, train and held-out (default: %(default)s)")
@@ -133,7 +140,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         parser.error(f"--n {a.n} with --test-fraction {a.test_fraction} leaves an empty train or held-out set")
     return Config(
         dataset=a.dataset, hidden=a.hidden, activation=a.activation, lr=a.lr, momentum=a.momentum,
-        weight_decay=a.weight_decay, epochs=a.epochs, batch_size=a.batch_size, n=a.n, noise=a.noise,
+        weight_decay=a.weight_decay, optimizer=a.optimizer, dropout=a.dropout, epochs=a.epochs, batch_size=a.batch_size,
+        n=a.n, noise=a.noise,
         test_fraction=a.test_fraction, seed=a.seed, out=a.out, progress=not a.quiet,
         serve=a.serve, host=a.host, port=a.port, open_browser=not a.no_open,
     )

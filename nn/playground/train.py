@@ -1,4 +1,4 @@
-"""The training loop: data split, model, SGD over mini-batches, loss curves, and divergence caught early."""
+"""The training loop: data split, model, an optimizer over mini-batches, loss curves, and divergence caught early."""
 
 from __future__ import annotations
 
@@ -70,8 +70,26 @@ def make_data(config: Config, rng: np.random.Generator) -> Split:
 
 
 def make_model(config: Config, rng: np.random.Generator) -> nn.Module:
-    """An MLP of `config.sizes` with `config.activation` after each hidden layer and a linear output."""
-    return nn.MLP(config.sizes, activation=config.activation, rng=rng)
+    """An MLP of `config.sizes` with `config.activation` after each hidden layer and a linear output;
+    with `config.dropout`, a Dropout after each hidden activation (masks drawn from `rng`)."""
+    model = nn.MLP(config.sizes, activation=config.activation, rng=rng)
+    if config.dropout:
+        # each hidden activation becomes (activation, Dropout): the layers alternate Linear and
+        # activation as before, so the plots and the parameter names stay the same
+        model.layers = [nn.Sequential(m, nn.Dropout(config.dropout, rng=rng)) if i % 2 else m
+                        for i, m in enumerate(model.layers)]
+    return model
+
+
+def make_optimizer(config: Config, model: nn.Module) -> nn.Optimizer:
+    """`config.optimizer` over the model's parameters with `config.lr` and `config.weight_decay`."""
+    params, lr, wd = model.parameters(), config.lr, config.weight_decay
+    if config.optimizer == "sgd":
+        return nn.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return nn.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    kinds = {"adam": nn.Adam, "adamw": nn.AdamW, "adagrad": nn.Adagrad}
+    return kinds[config.optimizer](params, lr=lr, weight_decay=wd)
 
 
 def loss_function(config: Config) -> nn.Module:
@@ -81,9 +99,14 @@ def loss_function(config: Config) -> nn.Module:
 
 def evaluate(model: nn.Module, loss_fn: nn.Module, X: np.ndarray, t: np.ndarray) -> tuple[float, float | None]:
     """(loss, accuracy) of `model` on (X, t) without recording a graph; accuracy is None for regression."""
-    with ad.no_grad():
-        y = model(X)
-        loss = loss_fn(y, t).item()
+    training = model.training
+    model.eval()  # no dropout when measuring
+    try:
+        with ad.no_grad():
+            y = model(X)
+            loss = loss_fn(y, t).item()
+    finally:
+        model.train(training)
     accuracy = None if t.ndim == 2 else float((np.asarray(y).argmax(axis=1) == t).mean())
     return loss, accuracy
 
@@ -102,7 +125,7 @@ def train(config: Config) -> Result:
     data = make_data(config, rng)
     model = make_model(config, rng)
     loss_fn = loss_function(config)
-    opt = nn.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    opt = make_optimizer(config, model)
     result = Result(model, data)
     # overflow in a diverging run is expected and reported below, not warned about per op
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -123,12 +146,13 @@ def train(config: Config) -> Result:
                 bar.close()
     n = min(len(result.train_loss), len(result.test_loss))  # a Ctrl-C between the two appends
     del result.train_loss[n:], result.test_loss[n:]
+    model.eval()  # what is drawn and saved from here on is the network without dropout
     _, result.train_accuracy = evaluate(model, loss_fn, data.X_train, data.t_train)
     _, result.test_accuracy = evaluate(model, loss_fn, data.X_test, data.t_test)
     return result
 
 
-def _epoch(config: Config, model: nn.Module, loss_fn: nn.Module, opt: nn.SGD, data: Split, rng: np.random.Generator,
+def _epoch(config: Config, model: nn.Module, loss_fn: nn.Module, opt: nn.Optimizer, data: Split, rng: np.random.Generator,
            result: Result, epoch: int, start: float) -> None:
     """One pass over the training set, then both losses appended to the curves (together, or neither)."""
     for Xb, tb in batches(data.X_train, data.t_train, config.batch_size, rng=rng):
