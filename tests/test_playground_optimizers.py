@@ -44,3 +44,10 @@ def test_bad_values_exit_2_with_one_line(flags, capsys):
         parse_args(flags)
     assert exc.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_summary_names_the_optimizer_and_its_settings():
+    from nn.playground.run import _optimizer_text
+
+    assert _optimizer_text(Config()) == "SGD (lr 0.05, momentum 0.9, weight decay 0)"
+    assert _optimizer_text(Config(optimizer="adamw", weight_decay=0.01, dropout=0.2)) == "AdamW (lr 0.05, weight decay 0.01, dropout 0.2)"

@@ -116,12 +116,19 @@ def _graph(config: Config, result: Result, folder: Path) -> dict[str, str]:
         model.zero_grad()
 
 
+def _optimizer_text(config: Config) -> str:
+    """'SGD (lr 0.05, momentum 0.9, weight decay 0)': the optimizer and the settings it uses."""
+    name = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}[config.optimizer]
+    momentum = f", momentum {config.momentum:g}" if config.optimizer in ("sgd", "rmsprop") else ""
+    dropout = f", dropout {config.dropout:g}" if config.dropout else ""
+    return f"{name} (lr {config.lr:g}{momentum}, weight decay {config.weight_decay:g}{dropout})"
+
+
 def summary(config: Config, result: Result, written: dict[str, str]) -> str:
     """The lines printed at the end of a run: what was trained, how well, and where the files are."""
     metric = "mean squared error" if config.regression else "cross-entropy"
     lines = [
-        f"{describe(config)}: {result.epochs} epochs, {result.steps} steps of SGD (lr {config.lr:g}, momentum {config.momentum:g}, "
-        f"weight decay {config.weight_decay:g})",
+        f"{describe(config)}: {result.epochs} epochs, {result.steps} steps of {_optimizer_text(config)}",
         f"  {metric}: train {result.train_loss[-1]:.4f}, held out {result.test_loss[-1]:.4f}",
     ]
     if not config.regression:
