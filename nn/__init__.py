@@ -12,12 +12,13 @@
 """
 
 from nn import datasets, functional, init, lr_scheduler, utils
+from nn.activations import GELU, LeakyReLU, Softplus
 from nn.adaptive import Adagrad, RMSprop
 from nn.checkpoint import load_checkpoint, save_checkpoint
 from nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from nn.data import batches, kfold
 from nn.interop import export_onnx, from_torch, to_torch
-from nn.layers import GELU, MLP, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softplus, Tanh
+from nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from nn.module import IncompatibleKeys, Module
 from nn.norm import BatchNorm1d, Dropout, LayerNorm

@@ -1,4 +1,5 @@
-"""Layers: Linear, the activations, Sequential and MLP (convolution in `nn.conv`, normalisation in `nn.norm`)."""
+"""Layers: Linear, the lecture's activations, Sequential and MLP (more activations in `nn.activations`,
+convolution in `nn.conv`, normalisation in `nn.norm`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.op import op
+from nn.activations import GELU, LeakyReLU
 from nn.module import Module
 from nn.parameter import Parameter
 
@@ -143,47 +145,6 @@ class ReLU(Module):
 
     def forward(self, x: Any) -> Tensor:
         return ad.relu(x)
-
-
-class LeakyReLU(Module):
-    """z = a if a > 0 else αa;  δ = (1 if a > 0 else α) ⊙ δ_out"""
-
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = float(negative_slope)
-
-    def forward(self, x: Any) -> Tensor:
-        return ad.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class Softplus(Module):
-    """z = ln(1 + e^(βa)) / β (a where βa > threshold);  δ = σ(βa) ⊙ δ_out"""
-
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
-        self.beta, self.threshold = float(beta), float(threshold)
-
-    def forward(self, x: Any) -> Tensor:
-        return ad.softplus(x, self.beta, self.threshold)
-
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
-
-
-class GELU(Module):
-    """z = a Φ(a) (approximate="tanh": torch's tanh form);  δ = (Φ(a) + a φ(a)) ⊙ δ_out"""
-
-    def __init__(self, approximate: str = "none") -> None:
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
-
-    def forward(self, x: Any) -> Tensor:
-        return ad.gelu(x, self.approximate)
-
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
 
 
 class Identity(Module):
