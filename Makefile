@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 EXTRAS ?= test,playground
 HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: demo serve test thorough fuzz lint install dot chromium bench docs clean
+.PHONY: demo serve notebooks test thorough fuzz lint install dot chromium bench docs clean
 
 demo: install dot
 	$(PY) -m nn.playground
@@ -19,6 +19,10 @@ demo: install dot
 # The browser playground on http://127.0.0.1:8000/ (Ctrl-C stops it).
 serve: install dot
 	$(PY) -m nn.playground --serve
+
+# The docs pages as Jupyter notebooks (made from the pages by jupytext, never kept twice): notebooks/.
+notebooks: install
+	$(PY) docs/hooks/examples.py notebooks
 
 test: install dot chromium
 	$(VENV)/bin/ruff check .
@@ -67,4 +71,4 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 clean:
-	rm -rf $(VENV) build *.egg-info playground-out site .hypothesis .pytest_cache
+	rm -rf $(VENV) build *.egg-info playground-out site notebooks .hypothesis .pytest_cache

@@ -1,6 +1,7 @@
 """Docs that run: every ```python block in README.md and docs/ is executed, in order, one
-namespace per file (by docs/hooks/examples.py, which also shows their output on the docs site);
-every script in docs/examples/ runs to completion."""
+namespace per file: README's directly, each docs page as the Jupyter notebook made of it,
+in a kernel (docs/hooks/examples.py, which also shows their output on the docs site); every
+script in docs/examples/ runs to completion."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+DOCS = [p for p in sorted((ROOT / "docs").glob("*.md")) if "```python" in p.read_text()]
 SCRIPTS = sorted((ROOT / "docs" / "examples").glob("*.py"))
 examples = runpy.run_path(str(ROOT / "docs" / "hooks" / "examples.py"))
 python_blocks, run_blocks, with_outputs = examples["python_blocks"], examples["run_blocks"], examples["with_outputs"]
+notebook, run_notebook = examples["notebook"], examples["run_notebook"]
 missing_modules = examples["missing_modules"]
 
 
@@ -21,14 +23,28 @@ def test_fence_pattern_finds_blocks():
     assert python_blocks("x\n```python\na = 1\n```\n```sh\nls\n```\n```python\nb = 2\n```\n") == ["a = 1\n", "b = 2\n"]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
-def test_page_examples_run(page, monkeypatch):
+# What a page's notebook must show inline, beyond printed text
+INLINE = {"model-selection.md": "image/svg+xml"}  # a graphviz.Digraph as a cell's value is drawn
+
+
+def test_readme_examples_run(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    text = (ROOT / "README.md").read_text()
+    assert len(run_blocks(text, "README.md")) == len(python_blocks(text))
+
+
+@pytest.mark.parametrize("page", DOCS, ids=[p.name for p in DOCS])
+def test_page_runs_as_a_notebook(page, monkeypatch):
+    pytest.importorskip("nbclient")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     text = page.read_text()
     if missing_modules(text):
         pytest.skip(f"its examples need {', '.join(missing_modules(text))}")
-    outputs = run_blocks(text, str(page.relative_to(ROOT)))
-    assert len(outputs) == len(python_blocks(text))
+    nb = run_notebook(notebook(page))  # a failing cell raises, naming the page's cell and its traceback
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.source.strip() for c in code] == [b.strip() for b in python_blocks(text)]
+    if page.name in INLINE:
+        assert any(INLINE[page.name] in o.get("data", {}) for c in code for o in c.outputs)
 
 
 def test_printed_output_goes_under_its_block():

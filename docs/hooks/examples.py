@@ -1,8 +1,11 @@
 """Run a page's ```python blocks, in order and in one namespace, and show what each printed under it.
 
-The test suite runs every page through `run_blocks` (tests/test_docs.py); `mkdocs build` runs them
-through `on_page_markdown`, a MkDocs hook, so the site shows each block's printed output under it,
-as it comes out of the code on the day the site is built, never a copy that could go stale.
+`mkdocs build` runs them through `on_page_markdown`, a MkDocs hook, so the site shows each block's
+printed output under it, as it comes out of the code on the day the site is built, never a copy
+that could go stale. The same page is also a Jupyter notebook, made from it on demand (one copy of
+each page, never two): `notebook` converts, `run_notebook` executes one with nbclient as the test
+suite does (tests/test_docs.py), and `python docs/hooks/examples.py DIR` (`make notebooks`) writes
+them all into DIR for Jupyter.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ FENCE = re.compile(r"^```python\n(.*?)^```\n", re.S | re.M)
 # A page whose examples need an optional package says so: <!-- needs: torch, onnx -->
 NEEDS = re.compile(r"^<!-- needs: ([\w, ]+) -->$", re.M)
 ROOT = Path(__file__).resolve().parents[2]
+KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def python_blocks(text: str) -> list[str]:
@@ -70,3 +74,40 @@ def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     if missing:  # the page still builds, without its output, on a machine without the extra
         return markdown.replace("\n", f"\n\n*(Built without {', '.join(missing)}: the examples' output is not shown.)*\n", 1)
     return with_outputs(markdown, run_blocks(markdown, f"docs/{page.file.src_path}"))
+
+
+def notebook(path: str | os.PathLike[str]) -> Any:
+    """The page at `path` as a notebook: each ```python block a code cell, the text between them markdown."""
+    import nbformat
+
+    text, cells, at = Path(path).read_text(), [], 0
+    for match in FENCE.finditer(text):
+        if text[at : match.start()].strip():
+            cells.append(nbformat.v4.new_markdown_cell(text[at : match.start()].strip("\n")))
+        cells.append(nbformat.v4.new_code_cell(match.group(1).rstrip("\n")))
+        at = match.end()
+    if text[at:].strip():
+        cells.append(nbformat.v4.new_markdown_cell(text[at:].strip("\n")))
+    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": KERNEL})
+
+
+def run_notebook(nb: Any, timeout: float = 600) -> Any:
+    """Execute `nb` in a fresh kernel from the project's root (pages write figures under docs/); return it."""
+    import nbclient
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL["name"], resources={"metadata": {"path": str(ROOT)}}).execute()
+    return nb
+
+
+if __name__ == "__main__":  # python docs/hooks/examples.py DIR: every page as DIR/<page>.ipynb
+    import sys
+
+    import nbformat
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "notebooks")
+    out.mkdir(parents=True, exist_ok=True)
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        if python_blocks(page.read_text()):
+            nbformat.write(notebook(page), out / f"{page.stem}.ipynb")
+            print(f"wrote {out / page.stem}.ipynb")
