@@ -263,12 +263,16 @@ def test_every_training_control_reaches_the_server(open_page):
     page.fill("#batch-size", "25")
     page.press("#batch-size", "Enter")
     page.select_option("#speed", "10")
+    page.select_option("#optimizer", "adam")
+    wait(page, "document.getElementById('momentum').disabled")  # Adam has no momentum
+    page.select_option("#dropout", "0.2")
     set_range(page, "noise", "0.15")
     set_range(page, "train-ratio", "80")
     wait(page, "location.hash.includes('train-ratio=80')")
     f = fragment(page)
     assert (f["activation"], f["regularization"], f["reg-rate"], f["batch-size"], f["speed"], f["noise"]) == (
         "sigmoid", "L2", "0.003", "25", "10", "0.15")
+    assert (f["optimizer"], f["dropout"]) == ("adam", "0.2")
     assert page.inner_text("#noise-value") == "0.15" and page.inner_text("#train-ratio-value") == "80"
     assert js(page, "window.playground.state.data.train.length") == 400
     page.click("#step")

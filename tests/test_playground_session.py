@@ -423,3 +423,29 @@ def test_the_sigmoid_preset_shows_the_vanishing_gradient():
     norms = np.array([row[5:] for row in s.history[1:]]).mean(axis=0)
     assert norms[0] < norms[-1] / 100  # "hundreds of times below the last one's"
     assert s.history[-1][4] < 0.7  # "it barely learns"
+
+
+@pytest.mark.parametrize("kind", ["adam", "adamw", "rmsprop", "adagrad"])
+def test_another_optimizer_trains_the_same_network(kind):
+    s = Session()
+    s.advance(2)
+    kept = weights(s)
+    s.update({"optimizer": kind, "lr": "0.01"})
+    assert s.epoch == 2 and same(weights(s), kept) and type(s.opt).__name__.lower() == kind
+    s.advance(20)
+    assert s.history[-1][1] < s.history[0][1]
+
+
+def test_dropout_trains_with_masks_and_draws_without():
+    s = Session()
+    s.update({"dropout": "0.3"})
+    assert s.epoch == 0 and "Dropout" in repr(s.model)
+    a, b = views.frame(s), views.frame(s)
+    assert a["units"] == b["units"] and a["output"] == b["output"]  # drawn in eval mode: no random masks
+    again = Session()
+    again.update({"dropout": "0.3"})
+    s.advance(5)
+    again.advance(5)
+    assert s.history == again.history and s.model.training  # masks from the seed: reproducible, back to training
+    with pytest.raises(SettingsError):
+        s.update({"dropout": "0.7"})

@@ -69,27 +69,35 @@ def make_data(config: Config, rng: np.random.Generator) -> Split:
     return Split(X[train], t[train], X[test], t[test])
 
 
-def make_model(config: Config, rng: np.random.Generator) -> nn.Module:
-    """An MLP of `config.sizes` with `config.activation` after each hidden layer and a linear output;
-    with `config.dropout`, a Dropout after each hidden activation (masks drawn from `rng`)."""
-    model = nn.MLP(config.sizes, activation=config.activation, rng=rng)
-    if config.dropout:
+def mlp(sizes: list[int], activation: str, dropout: float, rng: np.random.Generator) -> nn.Module:
+    """An MLP of `sizes` with `activation` after each hidden layer and a linear output; with
+    `dropout`, a Dropout after each hidden activation (masks drawn from `rng`)."""
+    model = nn.MLP(sizes, activation=activation, rng=rng)
+    if dropout:
         # each hidden activation becomes (activation, Dropout): the layers alternate Linear and
         # activation as before, so the plots and the parameter names stay the same
-        model.layers = [nn.Sequential(m, nn.Dropout(config.dropout, rng=rng)) if i % 2 else m
-                        for i, m in enumerate(model.layers)]
+        model.layers = [nn.Sequential(m, nn.Dropout(dropout, rng=rng)) if i % 2 else m for i, m in enumerate(model.layers)]
     return model
+
+
+def optimizer(kind: str, params: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> nn.Optimizer:
+    """The optimizer called `kind` (one of OPTIMIZERS) over `params`; momentum is SGD's and RMSprop's."""
+    if kind == "sgd":
+        return nn.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if kind == "rmsprop":
+        return nn.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    kinds = {"adam": nn.Adam, "adamw": nn.AdamW, "adagrad": nn.Adagrad}
+    return kinds[kind](params, lr=lr, weight_decay=weight_decay)
+
+
+def make_model(config: Config, rng: np.random.Generator) -> nn.Module:
+    """The command's network: `mlp` of the config's sizes, activation and dropout."""
+    return mlp(config.sizes, config.activation, config.dropout, rng)
 
 
 def make_optimizer(config: Config, model: nn.Module) -> nn.Optimizer:
     """`config.optimizer` over the model's parameters with `config.lr` and `config.weight_decay`."""
-    params, lr, wd = model.parameters(), config.lr, config.weight_decay
-    if config.optimizer == "sgd":
-        return nn.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    if config.optimizer == "rmsprop":
-        return nn.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    kinds = {"adam": nn.Adam, "adamw": nn.AdamW, "adagrad": nn.Adagrad}
-    return kinds[config.optimizer](params, lr=lr, weight_decay=wd)
+    return optimizer(config.optimizer, model.parameters(), config.lr, config.momentum, config.weight_decay)
 
 
 def loss_function(config: Config) -> nn.Module:

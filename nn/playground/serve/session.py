@@ -8,6 +8,7 @@ streams (data, initial weights, batch order), so a link reproduces a run epoch f
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 import time
@@ -24,6 +25,7 @@ from nn.data import batches
 from nn.datasets import DATASETS, MULTICLASS, load
 from nn.playground.serve.features import featurize
 from nn.playground.serve.settings import NEW_DATA, NEW_MODEL, SAMPLES, Settings
+from nn.playground.train import mlp, optimizer
 
 MAX_WEIGHT = 100.0  # a weight typed in by hand
 MAX_HISTORY = 5000  # rows of loss history kept; older ones are thinned, so a page can play for days
@@ -65,6 +67,8 @@ class Session:
             self._new_data()
         elif changed & NEW_MODEL:
             self._new_model()
+        elif "optimizer" in changed:
+            self._new_optimizer()  # another optimizer from here on: its own state starts afresh
         elif changed & {"lr", "momentum"}:
             self._set_rates()
         return changed
@@ -103,7 +107,7 @@ class Session:
     def _new_model(self) -> None:
         s, d = self.settings, self.data
         d.F_train, d.F_test = featurize(d.X_train, s.inputs), featurize(d.X_test, s.inputs)
-        self.model = nn.MLP(s.sizes, activation=s.activation, rng=self._rng(1))
+        self.model = mlp(s.sizes, s.activation, s.dropout, self._rng(1))
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
         self.loss_fn = nn.MSELoss() if s.regression else nn.CrossEntropyLoss()
         self._batch_rng = self._rng(2)
@@ -119,12 +123,24 @@ class Session:
 
     def _new_optimizer(self) -> None:
         s = self.settings
-        self.opt = nn.SGD(self.model.parameters(), lr=s.lr, momentum=s.momentum)
+        self.opt = optimizer(s.optimizer, self.model.parameters(), s.lr, s.momentum)
 
     def _set_rates(self) -> None:
         """A new learning rate or momentum, the same run: the optimizer's state (its velocity) carries on."""
         for group in self.opt.param_groups:
-            group["lr"], group["momentum"] = self.settings.lr, self.settings.momentum
+            group["lr"] = self.settings.lr
+            if "momentum" in group:  # SGD's and RMSprop's
+                group["momentum"] = self.settings.momentum
+
+    @contextlib.contextmanager
+    def predicting(self) -> Iterator[None]:
+        """The network as it predicts: no graph, and no dropout (eval mode) until the block ends."""
+        self.model.eval()
+        try:
+            with ad.no_grad(), np.errstate(all="ignore"):
+                yield
+        finally:
+            self.model.train()
 
     # --- training ----------------------------------------------------------------------------
 
@@ -195,7 +211,7 @@ class Session:
         d = self.data
         row: list[float | None] = [float(self.epoch)]
         accs: list[float | None] = []
-        with ad.no_grad(), np.errstate(all="ignore"):
+        with self.predicting():
             for F, t in ((d.F_train, d.t_train), (d.F_test, d.t_test)):
                 y = self.model(F)
                 row.append(_finite(self.loss_fn(y, t).item()))

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from nn.datasets import CLASSIFICATION, DATASETS, MULTICLASS
-from nn.playground.cli import ACTIVATIONS
+from nn.playground.cli import ACTIVATIONS, OPTIMIZERS
 from nn.playground.serve.features import FEATURES, one_input
 from nn.playground.values import integer, layer_sizes, number
 
 SPEEDS = ("1", "3", "10", "25")  # epochs a frame, as the page's menu offers them
+DROPOUTS = ("0", "0.1", "0.2", "0.3", "0.5")  # the page's menu of dropout probabilities
 REGULARIZATIONS = ("none", "L1", "L2")
 DATASET_CHOICES = (*DATASETS, "custom")  # "custom": points the user drew or uploaded
 
@@ -110,6 +111,8 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str]]] = {
     "features": (parse_features, ",".join),
     "hidden": (parse_hidden, lambda h: ",".join(map(str, h))),
     "activation": (_choice(ACTIVATIONS), str),
+    "optimizer": (_choice(OPTIMIZERS), str),
+    "dropout": (lambda v: float(_choice(DROPOUTS)(str(v))), lambda p: f"{p:g}"),
     "lr": (number(float, 0, 10, low_open=True), repr),
     "momentum": (number(float, 0, 1, high_open=True), repr),
     "regularization": (_choice(REGULARIZATIONS), str),
@@ -120,7 +123,7 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str]]] = {
 
 # What a change of each setting asks for: new data, a new network, or neither (applied as it trains).
 NEW_DATA = frozenset({"dataset", "classes", "noise", "train-ratio", "seed", "points"})
-NEW_MODEL = frozenset({"features", "hidden", "activation"})
+NEW_MODEL = frozenset({"features", "hidden", "activation", "dropout"})
 
 
 def _attr(key: str) -> str:
@@ -140,6 +143,8 @@ class Settings:
     features: tuple[str, ...] = ("x1", "x2")
     hidden: tuple[int, ...] = (8, 8)
     activation: str = "tanh"
+    optimizer: str = "sgd"
+    dropout: float = 0.0
     lr: float = 0.03
     momentum: float = 0.9
     regularization: str = "none"

@@ -51,7 +51,7 @@ def layers(session: Session, X: np.ndarray) -> list[np.ndarray]:
     """The network's inputs, each hidden layer's outputs and its output, for raw points X."""
     h = featurize(X, session.settings.inputs)
     outs = [h]
-    with ad.no_grad(), np.errstate(all="ignore"):
+    with session.predicting():
         for m in session.model:
             h = m(h)
             if not isinstance(m, nn.Linear):

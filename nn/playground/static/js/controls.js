@@ -5,7 +5,7 @@ import { writeFragment } from "./fragment.js";
 const $ = (id) => document.getElementById(id);
 export const VIEW = ["show-test", "discretize"]; // the page's own options, kept in the fragment too
 const TYPED = ["lr", "momentum", "reg-rate", "batch-size", "seed", "hidden"];
-const CHOSEN = ["activation", "regularization", "speed", "dataset", "classes"];
+const CHOSEN = ["activation", "optimizer", "dropout", "regularization", "speed", "dataset", "classes"];
 
 export function featureBoxes() {
   return [...document.querySelectorAll(".feature input[type=checkbox]")];
@@ -45,6 +45,7 @@ export function showSettings(state) {
   }
   $("classes").disabled = !hello.multiclass.includes(s.dataset);
   $("discretize").disabled = regression;
+  $("momentum").disabled = !["sgd", "rmsprop"].includes(s.optimizer); // the others have none
   const hidden = s.hidden ? s.hidden.split(",").length : 0;
   $("layer-count").textContent = `${hidden} hidden layer${hidden === 1 ? "" : "s"}`;
   writeFragment({ ...s, ...Object.fromEntries(VIEW.filter((k) => $(k).checked).map((k) => [k, "1"])) });
