@@ -7,8 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autodiff.tensor import mark_modified
-from nn.optimizer import Optimizer, hyper
+from nn.optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -35,32 +34,18 @@ class RMSprop(Optimizer):
         self._check(dict(defaults))
         super().__init__(params, defaults)
 
-    def _check(self, group: dict[str, Any]) -> dict[str, Any]:
-        group["lr"] = hyper(group["lr"], "lr", "RMSprop")
-        group["alpha"] = hyper(group["alpha"], "alpha", "RMSprop")
-        group["eps"] = hyper(group["eps"], "eps", "RMSprop")
-        group["weight_decay"] = hyper(group["weight_decay"], "weight_decay", "RMSprop")
-        group["momentum"] = hyper(group["momentum"], "momentum", "RMSprop")
-        group["centered"] = bool(group["centered"])
-        return group
+    _rates = ("lr", "alpha", "eps", "weight_decay", "momentum")
+    _flags = ("centered",)
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient."""
-        self._check_grads()
-        moved = []
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            moved.append(p)
-            h = self._group_of[i]
-            if self._r[i] is None or self._r[i].shape != p.data.shape:
-                self._steps[i] = 0
-                self._zeros("_r", i)
-            self._steps[i] += 1
-            b = self._zeros("_b", i) if h["momentum"] and self._b[i] is None else self._b[i] if h["momentum"] else None
-            ga = self._zeros("_gavg", i) if h["centered"] and self._gavg[i] is None else self._gavg[i] if h["centered"] else None
-            self._apply(i, self._update, p.data, p.grad, self._r[i], b, ga)
-        mark_modified(moved)
+    def _step_one(self, i: int, p: Any) -> None:
+        h = self._group_of[i]
+        if self._r[i] is None or self._r[i].shape != p.data.shape:
+            self._steps[i] = 0
+            self._zeros("_r", i)
+        self._steps[i] += 1
+        b = self._zeros("_b", i) if h["momentum"] and self._b[i] is None else self._b[i] if h["momentum"] else None
+        ga = self._zeros("_gavg", i) if h["centered"] and self._gavg[i] is None else self._gavg[i] if h["centered"] else None
+        self._apply(i, self._update, p.data, p.grad, self._r[i], b, ga)
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, r: np.ndarray, b: np.ndarray | None,
                 ga: np.ndarray | None, s: np.ndarray) -> None:
@@ -114,25 +99,14 @@ class Adagrad(Optimizer):
             self._sum[i] = np.full_like(p.data, self._group_of[i]["initial_accumulator_value"])
             self._steps[i] = 0
 
-    def _check(self, group: dict[str, Any]) -> dict[str, Any]:
-        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            group[name] = hyper(group[name], name, "Adagrad")
-        return group
+    _rates = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient."""
-        self._check_grads()
-        moved = []
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            moved.append(p)
-            if self._sum[i] is None or self._sum[i].shape != p.data.shape:
-                self._sum[i] = np.full_like(p.data, self._group_of[i]["initial_accumulator_value"])
-                self._steps[i] = 0
-            self._steps[i] += 1
-            self._apply(i, self._update, p.data, p.grad, self._sum[i])
-        mark_modified(moved)
+    def _step_one(self, i: int, p: Any) -> None:
+        if self._sum[i] is None or self._sum[i].shape != p.data.shape:
+            self._sum[i] = np.full_like(p.data, self._group_of[i]["initial_accumulator_value"])
+            self._steps[i] = 0
+        self._steps[i] += 1
+        self._apply(i, self._update, p.data, p.grad, self._sum[i])
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, total: np.ndarray, s: np.ndarray) -> None:
         h = self._group_of[i]

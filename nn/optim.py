@@ -11,8 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autodiff.tensor import mark_modified
-from nn.optimizer import Optimizer, betas_pair, fit, hyper
+from nn.optimizer import Optimizer, betas_pair, fit
 
 _fit = fit  # the old name, kept for code that imported it
 
@@ -42,36 +41,28 @@ class SGD(Optimizer):
         self._fresh: set[int] = set()
         super().__init__(params, defaults)
 
+    _rates = ("lr", "momentum", "dampening", "weight_decay")
+    _flags = ("nesterov",)
+
     def _check(self, group: dict[str, Any]) -> dict[str, Any]:
-        group["lr"] = hyper(group["lr"], "lr", "SGD")
-        group["momentum"] = hyper(group["momentum"], "momentum", "SGD")
-        group["dampening"] = hyper(group["dampening"], "dampening", "SGD")
-        group["weight_decay"] = hyper(group["weight_decay"], "weight_decay", "SGD")
-        group["nesterov"] = bool(group["nesterov"])
+        group = super()._check(group)
         if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov=True needs a momentum > 0 and zero dampening")
         return group
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient (one without is left alone)."""
-        self._check_grads()
-        velocity, groups, update = self._velocity, self._group_of, self._update
-        moved = []
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            moved.append(p)
-            v = None
-            if groups[i]["momentum"]:
-                v = velocity[i]
-                if v is None:
-                    # zeros: μ·0 + d is torch's first v = d; with dampening `_fresh` skips the (1 − τ)
-                    v = velocity[i] = np.zeros_like(p.data)
-                    self._fresh.add(i)
-            self._apply(i, update, p.data, p.grad, v)
+    def _step_one(self, i: int, p: Any) -> None:
+        v = None
+        if self._group_of[i]["momentum"]:
+            v = self._velocity[i]
+            if v is None:
+                # zeros: μ·0 + d is torch's first v = d; with dampening `_fresh` skips the (1 − τ)
+                v = self._velocity[i] = np.zeros_like(p.data)
+                self._fresh.add(i)
+        self._apply(i, self._update, p.data, p.grad, v)
+
+    def _stepped(self) -> None:
         if self._fresh:
             self._fresh.clear()
-        mark_modified(moved)
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, v: np.ndarray | None, s: np.ndarray) -> None:
         """One block of parameter i: w −= η d with d = g + λw, or v ← μv + (1−τ)d (Nesterov: d + μv)."""
@@ -127,33 +118,24 @@ class Adam(Optimizer):
         self._check(dict(defaults))
         super().__init__(params, defaults)
 
+    _rates = ("lr", "eps", "weight_decay")
+    _flags = ("amsgrad",)
+
     def _check(self, group: dict[str, Any]) -> dict[str, Any]:
-        owner = type(self).__name__
-        group["lr"] = hyper(group["lr"], "lr", owner)
-        group["betas"] = betas_pair(group["betas"], owner)
-        group["eps"] = hyper(group["eps"], "eps", owner)
-        group["weight_decay"] = hyper(group["weight_decay"], "weight_decay", owner)
-        group["amsgrad"] = bool(group["amsgrad"])
+        group = super()._check(group)
+        group["betas"] = betas_pair(group["betas"], type(self).__name__)
         return group
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient; each keeps its own step count for the bias correction."""
-        self._check_grads()
-        steps, ms, vs, groups, update = self._steps, self._m, self._v, self._group_of, self._update
-        moved = []
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            moved.append(p)
-            m, v = ms[i], vs[i]
-            if m is None or m.shape != p.data.shape:
-                m, v, steps[i] = self._zeros("_m", i), self._zeros("_v", i), 0
-            steps[i] += 1
-            if groups[i]["amsgrad"]:
-                self._apply(i, update, p.data, p.grad, m, v, self._zeros("_vmax", i) if self._vmax[i] is None else self._vmax[i])
-            else:
-                self._apply(i, update, p.data, p.grad, m, v, None)
-        mark_modified(moved)
+    def _step_one(self, i: int, p: Any) -> None:
+        """Each parameter keeps its own step count for the bias correction."""
+        m, v = self._m[i], self._v[i]
+        if m is None or m.shape != p.data.shape:
+            m, v, self._steps[i] = self._zeros("_m", i), self._zeros("_v", i), 0
+        self._steps[i] += 1
+        vmax = None
+        if self._group_of[i]["amsgrad"]:
+            vmax = self._zeros("_vmax", i) if self._vmax[i] is None else self._vmax[i]
+        self._apply(i, self._update, p.data, p.grad, m, v, vmax)
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, vmax: np.ndarray | None,
                 s: np.ndarray) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from autodiff import Tensor
 from autodiff.dtypes import not_real
+from autodiff.tensor import mark_modified
 
 #: Largest block of a parameter updated at once: small enough for its scratch to stay in L2 cache.
 _BLOCK_BYTES = 256 * 1024
@@ -121,7 +122,17 @@ class Optimizer:
             for attr in self._state.values():
                 getattr(self, attr).append(None)
 
+    #: hyperparameters every group must hold: rates checked by `hyper`, flags made bools
+    _rates: ClassVar[tuple[str, ...]] = ()
+    _flags: ClassVar[tuple[str, ...]] = ()
+
     def _check(self, group: dict[str, Any]) -> dict[str, Any]:
+        """A parameter group with its hyperparameters checked; a subclass adds the rules that tie them together."""
+        owner = type(self).__name__
+        for name in self._rates:
+            group[name] = hyper(group[name], name, owner)
+        for name in self._flags:
+            group[name] = bool(group[name])
         return group
 
     # ----------------------------------------------------------------- the learning rate
@@ -188,7 +199,22 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
+        """Update every parameter that has a gradient (one without is left alone), after checking them all."""
+        self._check_grads()
+        moved = []
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                self._step_one(i, p)
+                moved.append(p)
+        self._stepped()
+        mark_modified(moved)  # a graph recorded before this step may no longer run backward
+
+    def _step_one(self, i: int, p: Any) -> None:
+        """Move parameter i (which has a gradient) by this optimizer's rule."""
         raise NotImplementedError
+
+    def _stepped(self) -> None:
+        """After every parameter has moved (a hook for per-step bookkeeping)."""
 
     def _check_grads(self) -> None:
         """Every gradient must be a real array of its parameter's shape, checked before any parameter moves."""
