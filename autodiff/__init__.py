@@ -14,6 +14,7 @@ from autodiff.tensor import Tensor  # isort: split
 from autodiff import functional, testing
 from autodiff.anomaly import detect_anomaly
 from autodiff.backward import grad
+from autodiff.compiler import compile
 from autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad
 from autodiff.graph import draw_graph, explain, save_graph
 from autodiff.ops import (
@@ -84,6 +85,7 @@ __all__ = [
     "astype",
     "broadcast_to",
     "clip",
+    "compile",
     "concatenate",
     "cos",
     "default_rng",

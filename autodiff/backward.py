@@ -289,7 +289,50 @@ def backward(t: Tensor, grad: Any = None) -> None:
             "backward: this tensor does not require grad, so there is nothing to differentiate; "
             "create the inputs you want gradients for with requires_grad=True"
         )
-    _run([t], [_seed(t, grad, "backward")], None)
+    seed = _seed(t, grad, "backward")
+    if _one_op_above_leaves(t):
+        _run_one_op(t, seed)
+    else:
+        _run([t], [seed], None)
+
+
+def _one_op_above_leaves(t: Tensor) -> bool:
+    """True when t's op reads only leaves and nothing needs the careful walk (no hooks, no
+    anomaly checks, no `where`): a compiled function's output, one op on parameters."""
+    op = t._op
+    if op is None or t._hooks or op.selects or _read_only_depth or anomaly.active():
+        return False
+    for p in t._parents:
+        if p is not None and (p._op is not None or p._hooks):
+            return False
+    return True
+
+
+def _run_one_op(t: Tensor, g: np.ndarray) -> None:
+    """The walk of `_run` for a graph of one op: its VJPs, straight into the leaves' `.grad`."""
+    if t._version != tensor_module._writes:
+        _check_unmodified(t)
+    saved = t._saved
+    out: list[tuple[Tensor, Any]] = []
+    for p, vjp in zip(t._parents, t._op.vjps):
+        if p is None or not p.requires_grad:
+            continue
+        gp = vjp(g, *saved)
+        if gp is g:
+            gp = gp.copy()
+        data = p.data
+        if gp.shape != data.shape:
+            gp = unbroadcast(gp, data.shape)
+        if gp.dtype is not data.dtype and gp.dtype != data.dtype:
+            gp = gp.astype(data.dtype)
+        for k, (q, prev) in enumerate(out):
+            if q is p:  # an input used twice (x * x): its gradients add up before .grad does
+                out[k] = (p, prev + gp)
+                break
+        else:
+            out.append((p, gp))
+    for p, gp in out:
+        _accumulate(p, gp)
 
 
 def _as_list(x: Any, what: str) -> list[Tensor]:

@@ -11,6 +11,10 @@ from typing import Any
 class _GradState(threading.local):
     # A class attribute is every new thread's starting value: recording on.
     enabled = True
+    # While `ad.compile` traces a function in this thread, its Tracer: ops then record onto its
+    # tape instead of building nodes (recording is off meanwhile, and the tracer keeps the grad
+    # mode the function asked for).
+    tracer: Any = None
 
 
 state = _GradState()
@@ -18,7 +22,8 @@ state = _GradState()
 
 def is_grad_enabled() -> bool:
     """True when ops in this thread record the graph for backward."""
-    return state.enabled
+    tracer = state.tracer
+    return state.enabled if tracer is None else tracer.grad_enabled
 
 
 class _SetGrad(ContextDecorator):
@@ -40,11 +45,20 @@ class _SetGrad(ContextDecorator):
 
     def __enter__(self) -> None:
         stack = self._local.__dict__.setdefault("stack", [])
-        stack.append(state.enabled)
-        state.enabled = self._value
+        tracer = state.tracer
+        if tracer is None:
+            stack.append(state.enabled)
+            state.enabled = self._value
+        else:  # tracing: recording stays off, the tracer notes the mode the function asked for
+            stack.append(tracer.grad_enabled)
+            tracer.grad_enabled = self._value
 
     def __exit__(self, *exc: object) -> None:
-        state.enabled = self._local.stack.pop()
+        tracer = state.tracer
+        if tracer is None:
+            state.enabled = self._local.stack.pop()
+        else:
+            tracer.grad_enabled = self._local.stack.pop()
 
 
 class no_grad(_SetGrad):

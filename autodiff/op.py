@@ -84,8 +84,11 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
     Works on ndarrays and, differentiably, on Tensors (for grad of grad): both have `.sum`.
     """
-    if g.shape == shape:
+    gs = g.shape
+    if gs == shape:
         return g
+    if gs[1:] == shape:  # the common case, a bias broadcast over a batch: one sum over axis 0
+        return g.sum(axis=0)
     lead = g.ndim - len(shape)
     if lead:
         g = g.sum(axis=tuple(range(lead)))
@@ -181,6 +184,8 @@ def _unary(node_op: Op) -> Callable[..., Tensor]:
             out = _asarray(out)
         if x.requires_grad and state.enabled:
             return _node(out, node_op, (x,), saved)
+        if state.tracer is not None:
+            return state.tracer.record(node_op, out, saved, (x,), (x.data,))
         return _const(out)
 
     return apply
@@ -197,6 +202,8 @@ def _unary_static(node_op: Op) -> Callable[..., Tensor]:
             out = _asarray(out)
         if x.requires_grad and state.enabled:
             return _node(out, node_op, (x,), saved)
+        if state.tracer is not None:
+            return state.tracer.record(node_op, out, saved, (x,), (x.data,), args, kwargs)
         return _const(out)
 
     return apply
@@ -235,6 +242,8 @@ def _binary(node_op: Op, shape_error: str) -> Callable[..., Tensor]:
             out = _asarray(out)
         if state.enabled and ((a is not None and a.requires_grad) or (b is not None and b.requires_grad)):
             return _node(out, node_op, (a, b), saved)
+        if state.tracer is not None:
+            return state.tracer.record(node_op, out, saved, (a, b), (ad, bd))
         return _const(out)
 
     return apply
@@ -268,6 +277,8 @@ def _nary(node_op: Op, arity: int) -> Callable[..., Tensor]:
             out = _asarray(out)
         if needs_grad and state.enabled:
             return _node(out, node_op, parents, saved)
+        if state.tracer is not None:
+            return state.tracer.record(node_op, out, saved, parents, arrays, args[arity:], kwargs)
         return _const(out)
 
     return apply
@@ -298,6 +309,8 @@ def _variadic(node_op: Op) -> Callable[..., Tensor]:
         out = _result(out)
         if state.enabled and any(t.requires_grad for t in ts):
             return _node(out, node_op, tuple(ts), saved)
+        if state.tracer is not None:
+            return state.tracer.record(node_op, out, saved, tuple(ts), [t.data for t in ts], args, kwargs, variadic=True)
         return _const(out)
 
     return apply

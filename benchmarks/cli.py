@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from benchmarks import envinfo, memory, report
-from benchmarks.suite import OURS_OPTIONS, Row, Timing, available_impls, run_workload
+from benchmarks.suite import OURS_OPTIONS, Row, Timing, applies, available_impls, run_workload
 from benchmarks.workloads import WORKLOADS
 
 
@@ -25,7 +25,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--tiny", action="store_true", help="tiny sizes (for tests: agreement, not speed)")
     ap.add_argument("--only", default=",".join(WORKLOADS), help="workloads, e.g. W1,W3 (default: all)")
     ap.add_argument("--dtypes", default="float64,float32", help="default: float64,float32")
-    ap.add_argument("--impls", default=None, help="default: numpy,ours,torch (torch when importable)")
+    ap.add_argument("--impls", default=None,
+                    help="default: numpy,ours,raw,compiled,torch (ours = nn eagerly, raw = plain Tensors eagerly, "
+                    "compiled = nn under ad.compile; torch when importable)")
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if it is installed")
     ap.add_argument("--budget", type=float, default=3.0, help="seconds of timing per workload and dtype (≥30 rounds)")
     ap.add_argument("--min-rounds", type=int, default=None, help="default 30 (5 with --quick)")
@@ -34,8 +36,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--threads2", action="store_true", help="add a two-thread W3 row, each framework in its own process")
     ap.add_argument("--markdown", nargs="?", const="-", default=None, metavar="PATH",
                     help="also write the tables as Markdown to PATH (or stdout)")
-    ap.add_argument("--ours-model", choices=["tensors", "nn"], default=None,
-                    help="build W1–W3 from the nn package (default: impl_ours.MODEL, \"nn\") or from plain Tensors")
     ap.add_argument("--losses", choices=["auto", "composed"], default="auto",
                     help="our W1–W3 losses: nn.functional's fused ones when available (auto) or composed from ops")
     ap.add_argument("--keep-openblas-env", action="store_true",
@@ -89,7 +89,6 @@ def _timing_opts(args: argparse.Namespace) -> dict:
 def _passed_on(args: argparse.Namespace) -> list[str]:
     """The options a worker subprocess must get too."""
     out = ["--tiny"] if args.tiny else []
-    out += ["--ours-model", args.ours_model] if args.ours_model else []
     return [*out, "--losses", args.losses]
 
 
@@ -107,12 +106,11 @@ def two_thread_rows(args: argparse.Namespace, impls: list[str], dtypes: list[str
                 row.error = res["error"]
                 break
             t = {k: Timing(v["times"], v["faults"]) for k, v in res.items()}
-            if impl == "ours":
-                row.timings = t
-            else:
-                r = Row("W3", dt, timings=t)
-                row.external[impl] = (r.ratio(impl), r.ratio(impl, "min"))
-                row.timings.setdefault(impl, t[impl])
+            # Each implementation was interleaved with its own NumPy run: keep its ratio to that one.
+            r = Row("W3", dt, timings=t)
+            row.external[impl] = (r.ratio(impl), r.ratio(impl, "min"))
+            row.timings.setdefault("numpy", t["numpy"])
+            row.timings[impl] = t[impl]
         rows.append(row)
         print(report.text_table(report.HEADER, [report.row_cells(row)]).splitlines()[-1], flush=True)
     return rows
@@ -126,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_torch:
         impls = [i for i in impls if i != "torch"]
     OURS_OPTIONS.clear()
-    OURS_OPTIONS.update(model=args.ours_model, losses_from=args.losses)
+    OURS_OPTIONS.update(losses_from=args.losses)
     with pinned_threads(threads):
         if args.worker:
             return worker(args, impls, dtypes)
@@ -156,8 +154,9 @@ def run(args: argparse.Namespace, impls: list[str], dtypes: list[str]) -> int:
     mem_header, mem_rows = None, []
     if not args.no_memory:
         steps = 2000 if args.long else (20 if args.quick else 200)
-        peaks = {dt: {i: memory.traced_peak(i, dt, tiny=args.tiny) for i in impls if i != "torch"} for dt in dtypes}
-        runs = {dt: {i: memory.long_run_subprocess(i, dt, steps, _passed_on(args)) for i in impls} for dt in dtypes}
+        mem_impls = [i for i in impls if applies(i, "W3")]
+        peaks = {dt: {i: memory.traced_peak(i, dt, tiny=args.tiny) for i in mem_impls if i != "torch"} for dt in dtypes}
+        runs = {dt: {i: memory.long_run_subprocess(i, dt, steps, _passed_on(args)) for i in mem_impls} for dt in dtypes}
         mem_header, mem_rows = report.memory_rows(peaks, runs)
         print()
         print(report.text_table(mem_header, mem_rows))

@@ -1,9 +1,14 @@
-"""Our engine: the same workloads written with autodiff Tensors and ops.
+"""Our engine: the same workloads written with autodiff Tensors and ops, three ways.
 
-W1–W3 are built from `nn.Linear`, `nn.Sequential` and `nn.SGD` as a user writes them (`MODEL =
-"nn"`); `--ours-model tensors` builds them from plain Tensors instead (`x @ W.T + b`, a manual SGD
-update). The losses come from `nn.functional` (fused, one graph node each) unless `--losses
-composed` asks for them composed from ops.
+- `ours` (`mlp`, `chain`, `overhead`): W1–W3 from `nn.Linear`, `nn.Sequential` and `nn.SGD` as a
+  user writes them, eagerly;
+- `raw` (`mlp_raw`): W1–W3 from plain Tensors, `h @ W + b` and `.tanh()`/`.relu()` (W stored as the
+  lecture's (in, out) matrix, so no transpose), with the same `nn.SGD`, so the two differ only in
+  how the layers are built;
+- `compiled` (`mlp_compiled`, `chain_compiled`): the `nn` model and its loss under `ad.compile`.
+
+The losses come from `nn.functional` (fused, one graph node each) unless `--losses composed` asks
+for them composed from ops.
 """
 
 from __future__ import annotations
@@ -12,11 +17,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+import autodiff as ad
 from autodiff import Tensor
 from benchmarks.workloads import Problem, Runner
-
-#: How W1–W3 are built: "tensors" (autodiff only) or "nn" (nn.Linear/Sequential/SGD).
-MODEL = "nn"
 
 
 def composed_cross_entropy(logits: Tensor, t: np.ndarray) -> Tensor:
@@ -44,31 +47,28 @@ def losses(composed: bool = False) -> tuple[Callable, Callable, str]:
     return ce or composed_cross_entropy, mse or composed_mse, source
 
 
-def build_tensors(p: Problem) -> tuple[Callable[[Tensor], Tensor], Callable[[], None], list[Tensor]]:
-    """(forward, sgd_step, params) with plain Tensors: h = act(h @ W.T + b), p.data −= lr p.grad."""
-    params = [Tensor(x, requires_grad=True) for W, b in p.weights for x in (W, b)]
-    layers = list(zip(params[::2], params[1::2]))
+def build_raw(p: Problem) -> tuple[Callable[[Tensor], Tensor], list[Tensor], list[Callable[[], np.ndarray]]]:
+    """(forward, params, state) from plain Tensors: h = act(h @ W + b), W of shape (in, out)."""
+    Ws = [Tensor(W.T.copy(), requires_grad=True) for W, _ in p.weights]
+    bs = [Tensor(b.copy(), requires_grad=True) for _, b in p.weights]
+    layers = list(zip(Ws, bs))
     last = len(layers) - 1
     tanh = p.activation == "tanh"
-    lr = p.lr
 
     def forward(h: Tensor) -> Tensor:
         for i, (W, b) in enumerate(layers):
-            h = h @ W.T + b
+            h = h @ W + b
             if i < last:
                 h = h.tanh() if tanh else h.relu()
         return h
 
-    def sgd_step() -> None:
-        for q in params:
-            q.data -= lr * q.grad
-            q.grad = None
-
-    return forward, sgd_step, params
+    # The reference keeps W as (out, in): compare the transpose.
+    state = [f for W, b in layers for f in (lambda W=W: W.data.T, lambda b=b: b.data)]
+    return forward, [q for layer in layers for q in layer], state
 
 
-def build_nn(p: Problem) -> tuple[Callable[[Tensor], Tensor], Callable[[], None], list[Tensor]]:
-    """The same network from nn (SPEC §4): Sequential of Linear and Tanh/ReLU, and nn.SGD."""
+def build_nn(p: Problem) -> tuple[Callable[[Tensor], Tensor], list[Tensor], list[Callable[[], np.ndarray]]]:
+    """The same network from nn (SPEC §4): Sequential of Linear and Tanh/ReLU."""
     import nn
 
     mods = []
@@ -81,51 +81,79 @@ def build_nn(p: Problem) -> tuple[Callable[[Tensor], Tensor], Callable[[], None]
             mods.append(nn.Tanh() if p.activation == "tanh" else nn.ReLU())
     model = nn.Sequential(*mods)
     params = list(model.parameters())
-    opt = nn.SGD(params, lr=p.lr)
-
-    def sgd_step() -> None:
-        opt.step()
-        opt.zero_grad()
-
-    return model, sgd_step, params
+    return model, params, [lambda q=q: q.data for q in params]
 
 
-def mlp(p: Problem, model: str | None = None, losses_from: str = "auto") -> Runner:
-    """W1–W3: `model` "tensors" or "nn" (default `MODEL`); `losses_from` "auto" or "composed"."""
-    build = build_nn if (model or MODEL) == "nn" else build_tensors
-    forward, sgd_step, params = build(p)
+def _mlp(p: Problem, model: str, losses_from: str, compiled: bool) -> Runner:
+    import nn
+
+    forward, params, state = (build_raw if model == "raw" else build_nn)(p)
     cross_entropy, mse_loss, source = losses(composed=losses_from == "composed")
     loss = mse_loss if p.loss == "mse" else cross_entropy
+    opt = nn.SGD(params, lr=p.lr)
     X = Tensor(p.X)
     t = p.t
 
+    def objective(X: Tensor, t: np.ndarray) -> Tensor:
+        return loss(forward(X), t)
+
+    objective = ad.compile(objective) if compiled else objective
+
     def step() -> float:
-        E = loss(forward(X), t)
+        E = objective(X, t)
         E.backward()
-        sgd_step()
+        opt.step()
+        opt.zero_grad()
         return E.item()
 
-    return Runner(step, lambda: [q.data for q in params], note=f"model={model or MODEL}, losses={source}")
+    return Runner(step, lambda: [f() for f in state], note=f"losses={source}")
 
 
-def chain(p: Problem) -> Runner:
+def mlp(p: Problem, losses_from: str = "auto") -> Runner:
+    """W1–W3 from nn, eagerly; `losses_from` "auto" or "composed"."""
+    return _mlp(p, "nn", losses_from, compiled=False)
+
+
+def mlp_raw(p: Problem, losses_from: str = "auto") -> Runner:
+    """W1–W3 from plain Tensors (`h @ W + b`), eagerly."""
+    return _mlp(p, "raw", losses_from, compiled=False)
+
+
+def mlp_compiled(p: Problem, losses_from: str = "auto") -> Runner:
+    """W1–W3 from nn, the forward and the loss under `ad.compile`."""
+    return _mlp(p, "nn", losses_from, compiled=True)
+
+
+def _chain(x: Tensor, depth: int) -> Tensor:
+    y = x
+    for _ in range(depth):
+        y = (0.9 * y + 0.1).tanh()
+    return y.sum()
+
+
+def chain_raw(p: Problem, compiled: bool = False) -> Runner:
+    """W4 from plain Tensors, eagerly (nn has nothing to add to a chain of scalar ops)."""
     x = Tensor(p.x0, requires_grad=True)
     depth = p.depth
     out = {}
+    f = ad.compile(_chain) if compiled else _chain
 
     def step() -> None:
         x.grad = None
-        y = x
-        for _ in range(depth):
-            y = (0.9 * y + 0.1).tanh()
-        s = y.sum()
+        s = f(x, depth)
         s.backward()
         out["y"] = s.data
 
     return Runner(step, lambda: [out["y"], x.grad])
 
 
-def overhead(p: Problem) -> Runner:
+def chain_compiled(p: Problem) -> Runner:
+    """W4 under `ad.compile`: 15,000 ops traced once, replayed as one node."""
+    return chain_raw(p, compiled=True)
+
+
+def overhead_raw(p: Problem) -> Runner:
+    """W5: per-op cost of eager Tensors (nothing to compile in one op)."""
     a = Tensor(p.x0, requires_grad=True)
     b = Tensor(p.b0, requires_grad=True)
     reps = p.reps

@@ -19,7 +19,15 @@ import numpy as np
 
 from benchmarks.workloads import WORKLOADS, Problem, Runner, make_problem, tolerance
 
-IMPL_MODULES = {"numpy": "benchmarks.impl_numpy", "ours": "benchmarks.impl_ours", "torch": "benchmarks.impl_torch"}
+#: Implementation -> (module, suffix): its runner for a workload of kind K is `module.K` + suffix
+#: (`impl_ours.mlp_raw`); an implementation without one for a workload is left out of that row.
+IMPLS = {
+    "numpy": ("benchmarks.impl_numpy", ""),
+    "ours": ("benchmarks.impl_ours", ""),
+    "raw": ("benchmarks.impl_ours", "_raw"),
+    "compiled": ("benchmarks.impl_ours", "_compiled"),
+    "torch": ("benchmarks.impl_torch", ""),
+}
 
 
 def torch_available() -> bool:
@@ -31,20 +39,32 @@ def torch_available() -> bool:
 
 
 def available_impls(torch: bool = True) -> list[str]:
-    """The implementations to run: the reference first, ours, then PyTorch if importable."""
-    return ["numpy", "ours"] + (["torch"] if torch and torch_available() else [])
+    """The implementations to run: the reference first, ours (nn, raw Tensors, compiled), then
+    PyTorch if importable."""
+    return ["numpy", "ours", "raw", "compiled"] + (["torch"] if torch and torch_available() else [])
 
 
-#: Options of our engine's W1–W3 (`--ours-model`, `--losses`), passed through to `impl_ours.mlp`.
+#: Options of our engine's W1–W3 (`--losses`), passed through to `impl_ours.mlp*`.
 OURS_OPTIONS: dict = {}
+
+
+def _factory(impl: str, key: str) -> Callable[..., Runner] | None:
+    module, suffix = IMPLS[impl]
+    return getattr(importlib.import_module(module), WORKLOADS[key].kind + suffix, None)
+
+
+def applies(impl: str, key: str) -> bool:
+    """Whether `impl` has a runner for workload `key` (W5 measures eager per-op cost only)."""
+    return _factory(impl, key) is not None
 
 
 def build(impl: str, key: str, dtype: str, tiny: bool = False, problem: Problem | None = None) -> Runner:
     """A fresh runner of implementation `impl` for workload `key` (on `problem` if given)."""
-    module = importlib.import_module(IMPL_MODULES[impl])
+    factory = _factory(impl, key)
+    if factory is None:
+        raise ValueError(f"{impl} has no runner for {key}")
     problem = problem or make_problem(key, dtype, tiny)
-    factory = getattr(module, WORKLOADS[key].kind)
-    if impl == "ours" and WORKLOADS[key].kind == "mlp":
+    if IMPLS[impl][0] == "benchmarks.impl_ours" and WORKLOADS[key].kind == "mlp":
         return factory(problem, **OURS_OPTIONS)
     return factory(problem)
 
@@ -159,6 +179,7 @@ def run_workload(
 ) -> Row:
     """Check that `impls` agree on `key` after one step, then time them interleaved."""
     row = Row(key, dtype)
+    impls = [i for i in impls if applies(i, key)]
     problem = make_problem(key, dtype, tiny)
     if problem.kind == "overhead":
         row.ops_per_step = 2 * problem.reps

@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autodiff.tensor import mark_modified
+from autodiff.compiler import structure_changed
+from autodiff.tensor import Tensor, mark_modified
 from nn.parameter import Buffer, Parameter
 from nn.serialization import check_archive, check_state, load_npz, save_npz
 
@@ -59,6 +60,16 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # What a compiled function reaches may change: it checks again before its next call.
+        if name == "training" or isinstance(value, (Module, Tensor, list, tuple, dict)):
+            structure_changed()
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        structure_changed()
+        object.__delattr__(self, name)
 
     # ----------------------------------------------------------------- walking the tree
     def _named_members(self) -> Iterator[tuple[str, Any]]:

@@ -13,6 +13,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.compiler import not_traceable
 from autodiff.grad_mode import no_grad
 from nn.module import Module
 from nn.parameter import Buffer, Parameter
@@ -49,6 +50,7 @@ class Dropout(Module):
             return x
         if self.p == 1:
             return x * 0.0
+        not_traceable("Dropout in training mode draws a new mask every call")
         rng = ad.default_rng() if self.rng is None else self.rng
         keep = rng.random(x.shape) >= self.p
         return x * (keep * (1 / (1 - self.p))).astype(x.dtype)
@@ -95,10 +97,12 @@ class BatchNorm1d(Module):
             centred = x - mean
             var = (centred * centred).mean(axis=axes, keepdims=True)
             if self.training and self.running_mean is not None:
+                not_traceable("BatchNorm in training mode updates its running statistics outside the graph")
                 self._track(mean.data.reshape(-1), var.data.reshape(-1), n)
             y = centred / (var + self.eps).sqrt()
         else:
-            y = (x - self.running_mean.data.reshape(shape)) / np.sqrt(self.running_var.data.reshape(shape) + self.eps)
+            # Through ops on the Buffers, not their arrays: a compiled forward reads them afresh.
+            y = (x - self.running_mean.reshape(*shape)) / (self.running_var.reshape(*shape) + self.eps).sqrt()
         if self.weight is not None:
             y = y * self.weight.reshape(*shape) + self.bias.reshape(*shape)
         return y

@@ -1,0 +1,307 @@
+"""`ad.compile`: the replay computes what the eager function computes, value and gradient, on every
+op in the table and on random programs; it retraces exactly when SPEC §7 says; it trains a model to
+the same weights; it falls back to eager code where it must."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autodiff as ad
+import nn
+from autodiff.testing.programs import programs
+from tests.op_table import ROWS
+
+rows = pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+EXACT = dict(rtol=1e-12, atol=1e-12)
+
+
+def _weighted(fn, weights_rng):
+    """A scalar from fn's outputs with fixed random weights: every output element gets its own δ."""
+    cache: dict = {}
+
+    def scalar(*ts):
+        outs = fn(*ts)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        total = None
+        for k, o in enumerate(outs):
+            if k not in cache:
+                cache[k] = weights_rng.normal(size=o.shape).astype(o.dtype)
+            term = (o * cache[k]).sum()
+            total = term if total is None else total + term
+        return total
+
+    return scalar
+
+
+def _value_and_grads(fn, arrays, dtype=np.float64):
+    xs = [ad.Tensor(a, requires_grad=True, dtype=dtype) for a in arrays]
+    out = fn(*xs)
+    out.backward()
+    return out.data, [x.grad for x in xs]
+
+
+def _agree(fn, arrays_list):
+    """compile(fn) and fn agree, value and every gradient, on each list of input arrays in turn
+    (the first call traces, the others replay)."""
+    compiled = ad.compile(fn)
+    for arrays in arrays_list:
+        v1, g1 = _value_and_grads(compiled, arrays)
+        v0, g0 = _value_and_grads(fn, arrays)
+        np.testing.assert_allclose(v1, v0, **EXACT)
+        for a, b in zip(g1, g0):
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert a.shape == b.shape and a.dtype == b.dtype
+                np.testing.assert_allclose(a, b, **EXACT)
+    return compiled
+
+
+@rows
+@settings(max_examples=max(5, settings().max_examples // 3))
+@given(data=st.data())
+def test_every_op_replays_to_the_eager_values_and_gradients(row, data):
+    arrays, static = data.draw(row.cases(np.float64))
+    # A second draw of the same shapes: the replay must read its inputs afresh.
+    rng = np.random.default_rng(0)
+    again = [a + rng.normal(size=a.shape) * 1e-3 if a.dtype.kind == "f" else a for a in arrays]
+    fn = _weighted(lambda *ts: row.ours(*ts, **static), np.random.default_rng(1))
+    compiled = _agree(fn, [arrays, again, arrays])
+    assert compiled.traces == 1
+
+
+@settings(max_examples=max(10, settings().max_examples))
+@given(programs(max_steps=10))
+def test_random_programs_replay_to_the_eager_values_and_gradients(program):
+    fn = _weighted(program, np.random.default_rng(2))
+    arrays = program.inputs
+    rng = np.random.default_rng(3)
+    # Small moves keep each step in the value domain the program was drawn for.
+    again = [a + rng.normal(size=a.shape) * 1e-4 for a in arrays]
+    compiled = _agree(fn, [arrays, again])
+    assert compiled.traces == 1
+
+
+def _mlp(seed=0):
+    return nn.MLP([2, 8, 8, 3], activation="tanh", rng=np.random.default_rng(seed))
+
+
+def _data():
+    X, t = nn.datasets.spiral(60, 0.1, np.random.default_rng(4))
+    return ad.Tensor(X), t
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-3),
+    lambda ps: nn.Adam(ps, lr=0.01),
+])
+def test_an_optimizer_trains_a_compiled_model_to_the_eager_weights(make_opt):
+    X, t = _data()
+    eager, other = _mlp(), _mlp()
+    loss = ad.compile(lambda x, t: nn.functional.cross_entropy(other(x), t))
+    opt_e, opt_c = make_opt(list(eager.parameters())), make_opt(list(other.parameters()))
+    for _ in range(25):
+        for opt, f in ((opt_e, lambda: nn.functional.cross_entropy(eager(X), t)), (opt_c, lambda: loss(X, t))):
+            opt.zero_grad()
+            E = f()
+            E.backward()
+            opt.step()
+    assert loss.traces == 1
+    for (name, p), q in zip(eager.named_parameters(), other.parameters()):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_a_compiled_module_is_called_as_the_module_and_records_one_node():
+    model = _mlp()
+    compiled = ad.compile(model)
+    X, _ = _data()
+    y = compiled(X)
+    assert y.op.startswith("compiled") and all(p.is_leaf for p in y._parents)
+    assert {id(p) for p in y._parents} == {id(p) for p in model.parameters()}
+    np.testing.assert_allclose(y.data, model(X).data, **EXACT)
+    assert [id(p) for p in compiled.parameters()] == [id(p) for p in model.parameters()]
+    assert "def call" in compiled.code and "def backward" in compiled.code
+
+
+def test_parameters_are_read_afresh_on_every_call():
+    W = ad.Tensor(np.ones((2, 3)), requires_grad=True)
+    f = ad.compile(lambda x: (x @ W).sum())
+    x = ad.Tensor(np.ones((1, 2)))
+    assert f(x).item() == 6.0
+    W.data *= 2  # in place
+    assert f(x).item() == 12.0
+    W.data = np.full((2, 3), 3.0)  # a new array of the same shape
+    assert f(x).item() == 18.0
+    assert f.traces == 1
+
+
+def test_it_traces_again_on_each_change_spec_7_lists():
+    W = ad.Tensor(np.ones((2, 3)), requires_grad=True)
+    f = ad.compile(lambda x: (x @ W).tanh().sum())
+    x = ad.Tensor(np.ones((4, 2)))
+    f(x)
+    f(ad.Tensor(np.ones((4, 2))))
+    assert f.traces == 1  # same shape, dtype, requires_grad: a replay
+    f(ad.Tensor(np.ones((5, 2))))
+    assert f.traces == 2  # shape
+    f(ad.Tensor(np.ones((4, 2)), dtype=np.float32))
+    assert f.traces == 3  # dtype
+    y = f(ad.Tensor(np.ones((4, 2)), requires_grad=True))
+    assert f.traces == 4  # requires_grad
+    assert len(y._parents) == 2
+    with ad.no_grad():
+        y = f(x)
+    assert f.traces == 5 and not y.requires_grad and y.is_leaf  # grad mode
+    f(ad.Tensor(np.ones((5, 2))))
+    assert f.traces == 5  # shapes seen before replay their trace
+    W.requires_grad = False
+    y = f(x)
+    assert f.traces == 6 and not y.requires_grad  # a parameter frozen
+
+
+def test_a_changed_set_of_parameters_traces_again():
+    model = _mlp()
+    f = ad.compile(model)
+    X, _ = _data()
+    f(X)
+    model.layers[0] = nn.Linear(2, 8, rng=np.random.default_rng(9))  # in place in a list: not seen …
+    model.layers = list(model.layers)  # … until the module's attribute is assigned
+    y = f(X)
+    assert f.traces == 2
+    np.testing.assert_allclose(y.data, model(X).data, **EXACT)
+    assert any(p is model.layers[0].weight for p in y._parents)
+    nn.Linear(3, 3)  # another module made: the parameters f reaches did not change
+    f(X)
+    assert f.traces == 2
+
+
+def test_a_rebound_closure_variable_traces_again():
+    W = ad.Tensor(np.ones((2, 2)), requires_grad=True)
+
+    def f(x):
+        return (x @ W).sum()
+
+    c = ad.compile(f)
+    x = ad.Tensor(np.ones((1, 2)))
+    assert c(x).item() == 4.0
+    W = ad.Tensor(np.full((2, 2), 2.0), requires_grad=True)  # read by f's closure
+    assert c(x).item() == 8.0 and c.traces == 2
+
+
+def test_array_arguments_are_read_per_call_not_baked():
+    model = _mlp()
+    loss = ad.compile(lambda x, t: nn.functional.cross_entropy(model(x), t))
+    X, t = _data()
+    for targets in (t, (t + 1) % 3, np.zeros_like(t)):
+        np.testing.assert_allclose(loss(X, targets).data, nn.functional.cross_entropy(model(X), targets).data, **EXACT)
+    assert loss.traces == 1
+
+
+def test_leaves_never_share_a_gradient_array():
+    a = ad.Tensor(np.ones(3), requires_grad=True)
+    b = ad.Tensor(np.ones(3), requires_grad=True)
+    f = ad.compile(lambda x: ((a + b) * x).sum())  # add passes one δ to both
+    f(ad.Tensor(np.arange(3.0))).backward()
+    assert a.grad is not b.grad
+    a.grad[0] = 99.0
+    np.testing.assert_array_equal(b.grad, [0.0, 1.0, 2.0])
+
+
+def test_under_detect_anomaly_it_runs_eagerly_and_names_the_op():
+    f = ad.compile(lambda x: x.log().sum())
+    x = ad.Tensor([1.0, 2.0], requires_grad=True)
+    f(x)
+    with ad.detect_anomaly(), pytest.raises(FloatingPointError, match="log"):
+        f(ad.Tensor([0.0, 1.0], requires_grad=True))
+    assert f.traces == 1
+
+
+def test_create_graph_differentiates_the_eager_function_again():
+    W = ad.Tensor(np.random.default_rng(0).normal(size=(3, 3)), requires_grad=True)
+
+    def energy(x):
+        return ((x @ W).tanh() ** 2).sum()
+
+    x = ad.Tensor(np.random.default_rng(1).normal(size=(2, 3)), requires_grad=True)
+    h_eager = ad.functional.hessian(energy)(x)
+    h_compiled = ad.functional.hessian(ad.compile(energy))(x)
+    np.testing.assert_allclose(h_compiled.data, h_eager.data, **EXACT)
+
+
+def test_a_where_inside_keeps_the_unselected_branch_out_of_the_gradient():
+    def f(x):
+        return ad.where(x.data > 0, x.sqrt(), 0.0).sum()
+
+    x = np.array([-1.0, 0.0, 4.0])
+    c = ad.compile(f)
+    with np.errstate(invalid="ignore"):
+        for _ in range(2):
+            _, (g,) = _value_and_grads(c, [x])
+            np.testing.assert_array_equal(g, [0.0, 0.0, 0.25])
+
+
+def test_a_where_outside_keeps_the_compiled_node_clean():
+    W = ad.Tensor(np.array([[1.0, 0.0]]), requires_grad=True)
+    f = ad.compile(lambda x: (x @ W).log())
+    x = ad.Tensor(np.array([[2.0]]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = f(x)
+        ad.where(y.data > -np.inf, y, 0.0).sum().backward()  # selects log(2), not log(0), whose δ would be 0/0
+    np.testing.assert_array_equal(W.grad, [[1.0, 0.0]])  # d log(2w)/dw = 1/w; nothing from log(0)
+
+
+def test_dropout_in_training_runs_eagerly_with_a_warning_and_compiles_in_eval():
+    model = nn.Sequential(nn.Linear(2, 4, rng=np.random.default_rng(0)), nn.Dropout(0.5), nn.Tanh())
+    f = ad.compile(model)
+    X, _ = _data()
+    with pytest.warns(RuntimeWarning, match="Dropout"):
+        a, b = f(X), f(X)
+    assert not np.array_equal(a.data, b.data)  # fresh masks: it really ran eagerly
+    model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = f(X)
+    np.testing.assert_allclose(y.data, model(X).data, **EXACT)
+    assert y.op.startswith("compiled")
+
+
+def test_a_parameter_changed_between_forward_and_backward_is_refused_as_eagerly():
+    W = ad.Tensor(np.ones((2, 2)), requires_grad=True)
+    f = ad.compile(lambda x: (x @ W).sum())
+    y = f(ad.Tensor(np.ones((1, 2))))
+    from autodiff.tensor import mark_modified
+
+    W.data += 1
+    mark_modified([W])
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
+        y.backward()
+    assert W.grad is None
+
+
+def test_bad_uses_get_clear_errors():
+    with pytest.raises(TypeError, match=r"function or an nn\.Module"):
+        ad.compile(3)
+    W = ad.Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(TypeError, match="return one Tensor"):
+        ad.compile(lambda x: (x * W, x))(ad.Tensor(np.ones(2)))
+    with pytest.raises(TypeError, match="neither an array nor hashable"):
+        ad.compile(lambda x, opts: x * W)(ad.Tensor(np.ones(2)), [1])
+    assert W.grad is None
+
+
+def test_compiling_twice_gives_the_same_object_and_nesting_traces_through():
+    W = ad.Tensor(np.ones((2, 2)), requires_grad=True)
+    inner = ad.compile(lambda x: (x @ W).tanh())
+    assert ad.compile(inner) is inner
+    outer = ad.compile(lambda x: inner(x).sum() * 2.0)
+    x = ad.Tensor(np.ones((3, 2)))
+    outer(x).backward()
+    g = W.grad.copy()
+    W.grad = None
+    ((x @ W).tanh().sum() * 2.0).backward()
+    np.testing.assert_allclose(g, W.grad, **EXACT)
+    assert inner.traces == 0 and outer.traces == 1
