@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import builtins
 import functools
+import keyword
+import re
 import types
 import warnings
 from collections.abc import Callable
@@ -153,6 +155,7 @@ class _Trace:
 
     def __init__(self, tracer: _Tracer, out_slot: int, fn: Any, grad_enabled: bool) -> None:
         self.tracer, self.out_slot = tracer, out_slot
+        self.names = _parameter_names(fn)
         kinds, values, needs = tracer.kinds, tracer.values, tracer.needs
         self.live = live = self._live(out_slot)
         self.leaves = [values[j] for j in range(len(kinds)) if kinds[j] == "leaf" and live[j]]
@@ -219,6 +222,9 @@ class _Trace:
     def _name(self, value: Any, hint: str = "c") -> str:
         """A name in the generated code's namespace for `value` (the op's name for its functions)."""
         base = "".join(ch if ch.isalnum() else "_" for ch in hint)
+        # Not a local of the generated code (v0, g1, a2, S), not a keyword, not starting with a digit.
+        if not base.isidentifier() or keyword.iskeyword(base) or re.fullmatch(r"[vga]\d+|S", base):
+            base = f"_{base}"
         name, n = base, 1
         while name in self.ns and self.ns[name] is not value:
             n += 1
@@ -228,7 +234,9 @@ class _Trace:
 
     def _static(self, spec: tuple) -> str:
         kind, value = spec
-        return f"a{value}" if kind == "arg" else self._name(value, "c")
+        if kind == "arg":
+            return f"a{value}"
+        return repr(value) if _literal(value) else self._name(value, "c")
 
     def _call_source(self) -> str:
         tr = self.tracer
@@ -252,7 +260,7 @@ class _Trace:
             if kind == "arg":
                 inputs[j] = f"a{value}.data" if tr.arg_is_tensor[value] else f"a{value}"
             elif kind == "leaf":
-                inputs[j] = f"{self._name(value, value.name or 'p')}.data"
+                inputs[j] = f"{self._name(value, self.names.get(id(value)) or value.name or 'p')}.data"
             else:
                 inputs[j] = self._name(value, "c")
         for j, src in inputs.items():
@@ -525,6 +533,30 @@ def _bindings(fn: Any) -> list[tuple]:
         if isinstance(obj, kinds) or _is_module(obj):
             out.append((g, name, obj))
     return out
+
+
+def _literal(value: Any) -> bool:
+    """A static argument that reads best written out (`reduction='mean'`, `axis=(0, 1)`)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    return type(value) is tuple and all(_literal(v) for v in value)
+
+
+def _parameter_names(fn: Any) -> dict[int, str]:
+    """Names for the parameters in the generated code: `model.0.weight` becomes `model_0_weight`."""
+    roots: list[tuple[str, Any]] = [("", fn)] if _is_module(fn) else []
+    f = getattr(fn, "__func__", fn)
+    if getattr(fn, "__self__", None) is not None and _is_module(fn.__self__):
+        roots.append(("", fn.__self__))
+    if isinstance(f, types.FunctionType):
+        cells = zip(f.__code__.co_freevars, f.__closure__ or ())
+        roots += [(name, c.cell_contents) for name, c in cells if _filled(c) and _is_module(c.cell_contents)]
+        roots += [(n, f.__globals__[n]) for n in _names(f.__code__) if _is_module(f.__globals__.get(n))]
+    names: dict[int, str] = {}
+    for prefix, module in roots:
+        for name, p in module.named_parameters():
+            names.setdefault(id(p), f"{prefix}.{name}" if prefix else name)
+    return names
 
 
 def _is_module(x: Any) -> bool:
