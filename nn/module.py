@@ -10,8 +10,9 @@ import numpy as np
 
 from autodiff.compiler import structure_changed
 from autodiff.tensor import Tensor, mark_modified
+from nn.npz import open_npz
 from nn.parameter import Buffer, Parameter
-from nn.serialization import check_archive, check_state, load_npz, save_npz
+from nn.serialization import check_state, save_npz
 
 
 class IncompatibleKeys(NamedTuple):
@@ -193,21 +194,21 @@ class Module:
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> IncompatibleKeys:
         """Load parameters saved by `save`; a bad file raises and leaves the model unchanged.
 
-        Reads with `allow_pickle=False`. A missing file raises `FileNotFoundError`; a file that
-        is not a readable `.npz` archive, holds object arrays or does not match the model raises
-        `ValueError`. Keys, shapes and dtypes are checked from the archive's headers before any
-        data is read, so a file declaring a huge array is refused without inflating it.
+        Never unpickles. A missing file raises `FileNotFoundError`; a file that is not a readable
+        `.npz` archive of numeric arrays (see `nn.npz`: symbolic links, zip bombs, object arrays,
+        truncated entries …) or does not match the model raises `ValueError`. Every entry's shape
+        and dtype are checked from its header before any data is read, so a file declaring a huge
+        array is refused without inflating it; with `strict=False`, unexpected entries are not read.
         """
         params = self._named_state()
-        try:
-            check_archive(params, path, strict)
-        except ValueError as e:
-            raise _does_not_fit(path, e) from None
-        state = load_npz(path)
-        try:
-            return self.load_state_dict(state, strict)
-        except ValueError as e:
-            raise _does_not_fit(path, e) from None
+        with open_npz(path, "load") as archive:
+            try:
+                wanted, missing, unexpected = check_state(params, archive.headers, strict)
+            except ValueError as e:
+                raise _does_not_fit(path, e) from None
+            state = {name: archive.read(name) for name in wanted}
+        self.load_state_dict(state, strict=False)
+        return IncompatibleKeys(missing, unexpected)
 
 
 def _does_not_fit(path: str | os.PathLike[str], e: ValueError) -> ValueError:

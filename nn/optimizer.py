@@ -25,6 +25,7 @@ import numpy as np
 from autodiff import Tensor
 from autodiff.dtypes import not_real
 from autodiff.tensor import mark_modified
+from nn.npz import Header
 
 #: Largest block of a parameter updated at once: small enough for its scratch to stay in L2 cache.
 _BLOCK_BYTES = 256 * 1024
@@ -268,6 +269,22 @@ class Optimizer:
 
         Any mismatch raises one `ValueError` listing every problem and changes nothing.
         """
+        hypers, checked = self._check_state_dict(state_dict)
+        for ours, new in zip(self.param_groups, hypers):
+            ours.update({k: v for k, v in new.items() if k != "params"})
+        for attr in self._state.values():
+            entries = getattr(self, attr)
+            entries[:] = [None] * len(entries)
+        for i, entry in checked.items():
+            for name, value in entry.items():
+                getattr(self, self._state[name])[i] = value
+
+    def _check_state_dict(self, state_dict: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+        """(each group's checked hyperparameters, {index: {name: value to store}}) for `load_state_dict`.
+
+        The state's values may be `nn.npz.Header`s (what a checkpoint's entries declare), to check
+        a file before reading its data; they are checked but not returned.
+        """
         owner = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= state_dict.keys():
             raise TypeError(f"{owner}: expected a dict with 'state' and 'param_groups', as state_dict() returns")
@@ -293,17 +310,21 @@ class Optimizer:
             p = self.params[i]
             checked[i] = {}
             for name, value in dict(entry).items():
+                declared = isinstance(value, Header)
                 if name not in self._state:
                     problems.append(f"parameter {i}: unknown state {name!r} (expected {', '.join(self._state)})")
+                elif name == "step" and declared:
+                    if value.shape != () or value.dtype.kind not in "iu":
+                        problems.append(f"parameter {i}: 'step' is {value.dtype} {value.shape}, not one integer")
                 elif name == "step":
                     checked[i][name] = int(np.asarray(value))
                 else:
-                    a = np.asarray(value)
+                    a = value if declared else np.asarray(value)
                     if a.shape != p.data.shape or a.dtype.newbyteorder("=") != p.data.dtype:
                         problems.append(
                             f"parameter {i}: {name!r} is {a.dtype} {a.shape}, the parameter is {p.data.dtype} {p.data.shape}"
                         )
-                    else:
+                    elif not declared:
                         checked[i][name] = np.array(a, dtype=p.data.dtype)
         if not problems:
             try:
@@ -314,14 +335,7 @@ class Optimizer:
         if problems:
             listed = "\n".join(f"  - {p}" for p in problems)
             raise ValueError(f"{owner}: {len(problems)} problem(s), nothing was loaded:\n{listed}")
-        for ours, new in zip(self.param_groups, hypers):
-            ours.update({k: v for k, v in new.items() if k != "params"})
-        for attr in self._state.values():
-            entries = getattr(self, attr)
-            entries[:] = [None] * len(entries)
-        for i, entry in checked.items():
-            for name, value in entry.items():
-                getattr(self, self._state[name])[i] = value
+        return hypers, checked
 
     def __repr__(self) -> str:
         groups = self.param_groups
