@@ -406,6 +406,10 @@ class Compiled:
         self._structure = -1
         self._warned = False
 
+    def __reduce__(self) -> tuple:
+        # The traces are a cache: a copy (or a pickle) is the function compiled afresh.
+        return compile, (self.fn,)
+
     def __getattr__(self, name: str) -> Any:
         # `compiled.parameters()`, `compiled.train()`: the module's own attributes.
         if name.startswith("__"):

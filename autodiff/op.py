@@ -55,6 +55,11 @@ class Op:
 
     def __reduce__(self) -> tuple:
         # By name: the forward and its VJPs are module-level code, found again on loading.
+        if registry.get(self.name) is not self:
+            raise TypeError(
+                f"cannot pickle or copy a graph through {self.name!r}: it is not a registered op (a compiled "
+                "function's node lives only as long as its trace); detach() the result first"
+            )
         return op_named, (self.name, self.forward.__module__)
 
 

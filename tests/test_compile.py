@@ -305,3 +305,20 @@ def test_compiling_twice_gives_the_same_object_and_nesting_traces_through():
     ((x @ W).tanh().sum() * 2.0).backward()
     np.testing.assert_allclose(g, W.grad, **EXACT)
     assert inner.traces == 0 and outer.traces == 1
+
+
+def test_a_copy_is_compiled_afresh_and_a_compiled_graph_refuses_to_pickle():
+    import copy
+    import pickle
+
+    model = _mlp()
+    f = ad.compile(model)
+    X, _ = _data()
+    y = f(X)
+    g = copy.deepcopy(f)
+    assert isinstance(g, type(f)) and g.traces == 0 and g.fn is not model
+    np.testing.assert_allclose(g(X).data, y.data, **EXACT)
+    assert pickle.loads(pickle.dumps(f)).traces == 0
+    with pytest.raises(TypeError, match="detach"):
+        pickle.dumps(y)
+    assert pickle.loads(pickle.dumps(y.detach())).shape == y.shape
