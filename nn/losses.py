@@ -36,10 +36,9 @@ class CrossEntropyLoss(_Loss):
 
     Also (C,) logits, and (N, C, d₁, …) logits with targets (N, d₁, …). `weight` (C class weights,
     kept as the buffer `weight` as in PyTorch), `ignore_index` and `label_smoothing` mean what they
-    mean in `nn.functional.cross_entropy`, which this calls; they are checked here, once.
+    mean in `nn.functional.cross_entropy`, which this calls; a bad one is refused when the module is
+    made (a weight of the wrong length, at the call).
     """
-
-    _fn = staticmethod(F.cross_entropy)
 
     def __init__(
         self, reduction: str = "mean", *, weight: Any = None, ignore_index: int = -100, label_smoothing: float = 0.0
