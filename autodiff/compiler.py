@@ -78,11 +78,16 @@ class _Tracer:
         self.saved: list[tuple] = []  # each entry's saved values at trace time, for the probe
         self.keep: list[Tensor] = []  # results made while tracing, alive so their ids stay unique
         self.slot_of: dict[int, int] = {}
-        self.array_args = {id(a): i for i, a in enumerate(args) if type(a) is np.ndarray}
+        # Arrays the replay must read from the call's arguments: array arguments, and Tensor
+        # arguments' data (`x.data` passed on to an op), found by identity wherever they show up.
+        self.array_args = {id(a.data if isinstance(a, Tensor) else a): i for i, a in enumerate(args)
+                           if isinstance(a, (Tensor, np.ndarray))}
         self.arg_is_tensor = [isinstance(a, Tensor) for a in args]
+        self.used: set[int] = set()  # the arguments the tape reads
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 self.slot_of[id(a)] = self._new("arg", i, a.data, a.requires_grad and grad_enabled)
+        self.arg_slots = set(self.slot_of.values())
 
     def _new(self, kind: str, value: Any, array: Any, needs: bool) -> int:
         self.kinds.append(kind)
@@ -95,21 +100,28 @@ class _Tracer:
     def _input(self, parent: Tensor | None, array: Any) -> int:
         if parent is not None:
             slot = self.slot_of.get(id(parent))
+            if slot in self.arg_slots:
+                self.used.add(self.values[slot])
             if slot is None:
-                if id(parent.data) in self.array_args:  # an array argument wrapped inside the function
-                    slot = self._new("arg", self.array_args[id(parent.data)], parent.data, False)
+                if id(parent.data) in self.array_args:  # an argument's array wrapped inside the function
+                    slot = self._new("arg", self._use(parent.data), parent.data, False)
                 else:
                     slot = self._new("leaf", parent, parent.data, parent.requires_grad and self.grad_enabled)
                 self.slot_of[id(parent)] = slot
                 self.keep.append(parent)
             return slot
         if id(array) in self.array_args:
-            return self._new("arg", self.array_args[id(array)], array, False)
+            return self._new("arg", self._use(array), array, False)
         return self._new("const", array, array, False)
+
+    def _use(self, array: Any) -> int:
+        i = self.array_args[id(array)]
+        self.used.add(i)
+        return i
 
     def _static(self, value: Any) -> Any:
         # An array argument passed as a static argument (class indices, say) is read per call.
-        return ("arg", self.array_args[id(value)]) if id(value) in self.array_args else ("const", value)
+        return ("arg", self._use(value)) if id(value) in self.array_args else ("const", value)
 
     def record(self, op: Op, out: np.ndarray, saved: tuple, parents: Any, arrays: Any, args: tuple = (),
                kwargs: dict | None = None, variadic: bool = False) -> Tensor:
@@ -235,7 +247,7 @@ class _Trace:
     def _static(self, spec: tuple) -> str:
         kind, value = spec
         if kind == "arg":
-            return f"a{value}"
+            return f"a{value}.data" if self.tracer.arg_is_tensor[value] else f"a{value}"
         return repr(value) if _literal(value) else self._name(value, "c")
 
     def _call_source(self) -> str:
@@ -458,6 +470,13 @@ class Compiled:
             state.tracer, state.enabled = None, enabled
         if not isinstance(out, Tensor):
             raise TypeError(f"compile: the function must return one Tensor, it returned {type(out).__name__}")
+        # An array argument no op read as it was given was converted first (class indices made
+        # integers, say): the trace holds the converted copy. (A Tensor argument may simply be unused.)
+        unread = [i for i, a in enumerate(args) if type(a) is np.ndarray and i not in tracer.used]
+        if unread:
+            self._eagerly(key, f"argument {unread[0]} never reached an op as it was given (it was converted or read as "
+                          "numbers first), so a replay could not read it afresh")
+            return None
         slot = tracer.slot_of.get(id(out))
         if slot is None or tracer.kinds[slot] != "op":
             self._eagerly(key, "the function returns one of its inputs or a leaf, so there is nothing to replay")

@@ -322,3 +322,19 @@ def test_a_copy_is_compiled_afresh_and_a_compiled_graph_refuses_to_pickle():
     with pytest.raises(TypeError, match="detach"):
         pickle.dumps(y)
     assert pickle.loads(pickle.dumps(y.detach())).shape == y.shape
+
+
+def test_an_argument_converted_before_any_op_runs_eagerly_rather_than_being_baked_in():
+    model = _mlp()
+    X, t = _data()
+    loss = ad.compile(lambda x, t: nn.functional.cross_entropy(model(x), t))
+    with pytest.warns(RuntimeWarning, match="argument 1 never reached an op"):
+        a = loss(X, t.astype(np.float64))  # converted to integers inside: a copy the replay could not see
+    b = loss(X, ((t + 1) % 3).astype(np.float64))
+    assert a.item() != b.item()
+    np.testing.assert_allclose(b.data, nn.functional.cross_entropy(model(X), (t + 1) % 3).data, **EXACT)
+    through_data = ad.compile(lambda x: model(x.data).sum())  # x.data handed on: still read per call
+    for scale in (1.0, 2.0):
+        x = ad.Tensor(X.data * scale)
+        np.testing.assert_allclose(through_data(x).data, model(x).sum().data, **EXACT)
+    assert through_data.traces == 1
