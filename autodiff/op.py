@@ -221,16 +221,17 @@ def _binary(node_op: Op, shape_error: str) -> Callable[..., Tensor]:
     def apply(a: Any, b: Any) -> Tensor:
         # A constant operand (scalar, ndarray) is no parent: it gets None and no gradient.
         # `type(..) is Tensor` first: it is the common case and much cheaper than isinstance.
+        # A Python float passes through as it is (weak: float32 stays float32); the rest is coerced.
         if type(a) is Tensor or isinstance(a, Tensor):
             ad = a.data
             if type(b) is Tensor or isinstance(b, Tensor):
                 bd = b.data
             else:
-                bd = _operand(b, ad.dtype)
+                bd = b if type(b) is float else _operand(b, ad.dtype)
                 b = None
         elif type(b) is Tensor or isinstance(b, Tensor):
             bd = b.data
-            ad = _operand(a, bd.dtype)
+            ad = a if type(a) is float else _operand(a, bd.dtype)
             a = None
         else:
             a = _as_tensor(a)
