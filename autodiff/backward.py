@@ -202,7 +202,7 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
     if _read_only_depth and type(g) is np.ndarray:
         g.flags.writeable = False  # a VJP that writes into the gradient it was given fails loudly
     vjps = node_op.graph_vjps if create_graph else node_op.vjps
-    if create_graph and not vjps:
+    if create_graph and (not vjps or (type(vjps) is tuple and None in vjps)):
         raise RuntimeError(f"grad: {node_op.name} cannot be differentiated twice (create_graph=True)")
     guard = t in selected
     for i, p in enumerate(parents):

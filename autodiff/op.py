@@ -150,12 +150,23 @@ def op(
         apply = _nary(node_op, arity)
 
     def vjp(*fns: Callable[..., Any]) -> Callable[..., Any]:
-        """Register the VJPs, one per input (a variadic op gives one taking the input's index)."""
+        """Register the VJPs, one per input (a variadic op gives one taking the input's index).
+
+        One definition serves both backward passes when it is written with operators and NumPy
+        functions (which Tensors answer too) and names what it reads: `out` for the op's result,
+        the forward's inputs by their own names, anything else is a constant. Backward calls it on
+        arrays; grad of grad calls it with those names bound to the Tensors, so the gradient is
+        recorded and can be differentiated again (see `on_tensors`). An op whose VJP cannot be
+        written so registers a `graph_vjp` as well, which takes precedence.
+        """
         node_op.vjps = _Each(fns[0]) if variadic else tuple(fns)
+        if not variadic:
+            node_op.graph_vjps = tuple(on_tensors(f, [p.name for p in tensors]) for f in fns)
         return fns[0]
 
     def graph_vjp(*fns: Callable[..., Any]) -> Callable[..., Any]:
-        """Register the VJPs written with Tensor ops, `fn(g, z, xs, saved)`, for grad of grad."""
+        """Register VJPs written with Tensor ops, `fn(g, z, xs, saved)`, for grad of grad, where the
+        plain VJP cannot serve on Tensors (it works in place, or saves values derived from the inputs)."""
         node_op.graph_vjps = _Each(fns[0]) if variadic else tuple(fns)
         return fns[0]
 
@@ -172,6 +183,31 @@ def op(
     apply.graph_vjp = graph_vjp  # type: ignore[attr-defined]
     apply.zero_safe_vjp = zero_safe_vjp  # type: ignore[attr-defined]
     return apply
+
+
+def on_tensors(fn: Callable[..., Any], inputs: Sequence[str]) -> Callable[..., Any] | None:
+    """`fn(g, *saved)` as a graph VJP `(g, z, xs, saved) -> Tensor`: each of its parameters named
+    `out` becomes the result z, each named like an input becomes that input's Tensor (its saved
+    array if the input was a constant), the rest stay the saved values. None (no grad of grad)
+    for a VJP whose parameters cannot be told apart (`*saved`)."""
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    if any(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
+        return None
+    roles = [-1 if p.name == "out" else inputs.index(p.name) if p.name in inputs else None for p in params]
+    if all(r is None for r in roles):  # nothing to differentiate through: the constants are all it reads
+        return lambda g, z, xs, saved: fn(g, *saved)
+
+    def graph(g: Tensor, z: Tensor, xs: Sequence[Tensor | None], saved: tuple) -> Tensor:
+        args = [s if r is None else z if r < 0 else s if xs[r] is None else xs[r] for r, s in zip(roles, saved)]
+        return fn(g, *args)
+
+    return graph
+
+
+def values(x: Any) -> Any:
+    """The numbers of x, a Tensor or an array: for the parts of a derivative that are constant
+    where they exist (a sign, a mask), which no gradient flows through."""
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _as_tensor(x: Any) -> Tensor:

@@ -1,4 +1,7 @@
-"""Elementwise functions: each forward with its derivative, reusing the output where it can."""
+"""Elementwise functions: each forward with its derivative, reusing the output where it can.
+
+Each VJP is the only derivative its op has: written with operators and NumPy functions, it runs
+on arrays in backward and on Tensors for grad of grad (see `op.vjp`)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from autodiff.op import op
+from autodiff.op import op, values
 
 # Below this many elements NumPy's per-call cost dominates, and `out=` calls cost more than the
 # allocations they save; above it, reusing our own buffers avoids page-faulting fresh memory.
@@ -22,7 +25,6 @@ def exp(x):
 
 
 exp.vjp(lambda g, out: g * out)
-exp.graph_vjp(lambda g, z, xs, saved: g * z)
 
 
 @op(elementwise=True)
@@ -32,7 +34,6 @@ def log(x):
 
 
 log.vjp(lambda g, x: g / x)
-log.graph_vjp(lambda g, z, xs, saved: g / xs[0])
 
 
 @op(elementwise=True)
@@ -43,7 +44,6 @@ def sqrt(x):
 
 
 sqrt.vjp(lambda g, out: g / (2 * out))
-sqrt.graph_vjp(lambda g, z, xs, saved: g / (2 * z))
 
 
 @op(elementwise=True)
@@ -52,8 +52,7 @@ def abs(x):
     return np.abs(x), (x,)
 
 
-abs.vjp(lambda g, x: g * np.sign(x))
-abs.graph_vjp(lambda g, z, xs, saved: g * np.sign(saved[0]))
+abs.vjp(lambda g, x: g * np.sign(values(x)))
 
 
 @op(elementwise=True)
@@ -65,7 +64,7 @@ def tanh(x):
 
 @tanh.vjp
 def _tanh(g, out):
-    if out.size < _SMALL:
+    if out.size < _SMALL or type(g) is not np.ndarray:  # small, or grad of grad (Tensors)
         return g * (1 - out * out)
     d = out * out
     np.subtract(1, d, out=d)  # d is ours: reuse it rather than allocate again
@@ -73,7 +72,6 @@ def _tanh(g, out):
     return d
 
 
-tanh.graph_vjp(lambda g, z, xs, saved: g * (1 - z * z))
 
 
 @op(elementwise=True)
@@ -87,7 +85,7 @@ def sigmoid(x):
 
 @sigmoid.vjp
 def _sigmoid(g, out):
-    if out.size < _SMALL:
+    if out.size < _SMALL or type(g) is not np.ndarray:  # small, or grad of grad (Tensors)
         return g * out * (1 - out)
     d = 1 - out
     d *= out
@@ -95,7 +93,6 @@ def _sigmoid(g, out):
     return d
 
 
-sigmoid.graph_vjp(lambda g, z, xs, saved: g * z * (1 - z))
 
 
 @op(elementwise=True)
@@ -105,7 +102,6 @@ def relu(x):
 
 
 relu.vjp(lambda g, x: g * (x > 0))
-relu.graph_vjp(lambda g, z, xs, saved: g * (saved[0] > 0))
 
 
 @op(elementwise=True)
@@ -115,7 +111,6 @@ def sin(x):
 
 
 sin.vjp(lambda g, x: g * np.cos(x))
-sin.graph_vjp(lambda g, z, xs, saved: g * cos(xs[0]))
 
 
 @op(elementwise=True)
@@ -125,7 +120,6 @@ def cos(x):
 
 
 cos.vjp(lambda g, x: -g * np.sin(x))
-cos.graph_vjp(lambda g, z, xs, saved: -g * sin(xs[0]))
 
 
 @op(elementwise=True)
@@ -161,7 +155,6 @@ def _inside(x, lo, hi):
 
 
 clip.vjp(lambda g, x, lo, hi: g * _inside(x, lo, hi))
-clip.graph_vjp(lambda g, z, xs, saved: g * _inside(*saved))
 
 
 @op(elementwise=True)
@@ -176,7 +169,6 @@ def _share(g, winner, other):
 
 
 maximum.vjp(lambda g, a, b: _share(g, a, b), lambda g, a, b: _share(g, b, a))
-maximum.graph_vjp(lambda g, z, xs, saved: _share(g, *saved), lambda g, z, xs, saved: _share(g, *saved[::-1]))
 
 
 @op(elementwise=True)
@@ -186,4 +178,3 @@ def minimum(a, b):
 
 
 minimum.vjp(lambda g, a, b: _share(g, b, a), lambda g, a, b: _share(g, a, b))
-minimum.graph_vjp(lambda g, z, xs, saved: _share(g, *saved[::-1]), lambda g, z, xs, saved: _share(g, *saved))
