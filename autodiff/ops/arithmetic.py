@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from autodiff.op import op
+from autodiff.zero_safe import bilinear
 
 
 def operand(xs, saved, i):
@@ -194,21 +195,8 @@ def _matmul_b(g, a, b):
 matmul.vjp(_matmul_a, _matmul_b)
 
 
-# Below a `where`: a column of b (row of a) that only meets zero δ contributes nothing, even if
-# it holds ∞ (0 · ∞ = 0); zero it before the product instead of letting NaN through.
-def _matmul_a_zero_safe(g, a, b):
-    if a.ndim >= 2 and b.ndim >= 2:
-        b = np.where((g == 0).all(axis=-2, keepdims=True), 0, b)
-    return _matmul_a(g, a, b)
-
-
-def _matmul_b_zero_safe(g, a, b):
-    if a.ndim >= 2 and b.ndim >= 2:
-        a = np.where((g == 0).all(axis=-1, keepdims=True), 0, a)
-    return _matmul_b(g, a, b)
-
-
-matmul.zero_safe_vjp(_matmul_a_zero_safe, _matmul_b_zero_safe)
+# Below a `where`, 0 · ∞ = 0: δ_a is bilinear in δ and b, δ_b in δ and a (autodiff.zero_safe).
+matmul.zero_safe_vjp(bilinear(1), bilinear(0))
 matmul.graph_vjp(
     lambda g, z, xs, saved: _matmul_a(g, operand(xs, saved, 0), operand(xs, saved, 1)),
     lambda g, z, xs, saved: _matmul_b(g, operand(xs, saved, 0), operand(xs, saved, 1)),
