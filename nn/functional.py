@@ -14,6 +14,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.op import op
+from autodiff.zero_safe import masked
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -50,6 +51,16 @@ def _input(xs: tuple, saved: tuple, i: int) -> Any:
     return saved[i] if xs[i] is None else xs[i]
 
 
+def _unused(g: np.ndarray, *saved: Any) -> np.ndarray:
+    """Below a `where`: the input elements whose loss has δ = 0 (each feeds one loss, or the one
+    reduced loss), for the zero-safe rule (autodiff.zero_safe). saved[0] has the input's shape."""
+    unused = np.asarray(g) == 0
+    return unused.reshape(unused.shape + (1,) * (np.ndim(saved[0]) - unused.ndim))
+
+
+_zero_safe = masked(_unused)
+
+
 def _same_shape(input: Any, target: Any, name: str) -> None:
     if _shape(input) != _shape(target):
         raise ValueError(
@@ -79,6 +90,7 @@ def _mse_graph(g, z, xs, saved):
 
 
 _mse_loss.graph_vjp(_mse_graph, lambda g, z, xs, saved: -_mse_graph(g, z, xs, saved))
+_mse_loss.zero_safe_vjp(_zero_safe, _zero_safe)
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -153,6 +165,9 @@ def _(g, z, xs, saved):
     return (ad.softmax(xs[0], axis=-1) - onehot) * s
 
 
+_cross_entropy.zero_safe_vjp(_zero_safe)
+
+
 def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """E = −(1/N) Σₙ log softmax(aₙ)[tₙ] for logits `input` of shape (N, C) and class indices `target` (N,).
 
@@ -205,6 +220,7 @@ def _bce_graph_t(g, z, xs, saved):
 
 
 _bce.graph_vjp(_bce_graph_y, _bce_graph_t)
+_bce.zero_safe_vjp(_zero_safe, _zero_safe)
 
 
 def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -250,6 +266,7 @@ _bce_logits.graph_vjp(
     lambda g, z, xs, saved: (ad.sigmoid(_input(xs, saved, 0)) - _input(xs, saved, 1)) * (g * saved[3]),
     lambda g, z, xs, saved: -_input(xs, saved, 0) * (g * saved[3]),
 )
+_bce_logits.zero_safe_vjp(_zero_safe, _zero_safe)
 
 
 def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean") -> Tensor:
