@@ -120,7 +120,10 @@ def _pow_a_graph(g, z, xs, saved):
     a, b = operand(xs, saved, 0), operand(xs, saved, 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the ∞ and NaN where b = 0 are replaced below
         d = g * b * a ** (b - 1)
-    flat = _flat_power(saved[1], d.data)
+    # A constant exponent b = 0 cannot move, so a⁰ = 1 is flat in a to every order there: the slope
+    # is replaced even where it is finite, since its own derivative b (b − 1) a^(b−2) would be
+    # 0 · ∞ = NaN at a tiny a whose a⁻² overflows.
+    flat = np.equal(saved[1], 0) if xs[1] is None else _flat_power(saved[1], d.data)
     return where(flat, 0.0, d) if np.any(flat) else d
 
 
