@@ -21,8 +21,9 @@ from autodiff import tensor as tensor_module
 from autodiff.dtypes import to_array
 from autodiff.grad_mode import enable_grad
 from autodiff.op import unbroadcast
-from autodiff.ops.shape import astype, where
+from autodiff.ops.shape import astype
 from autodiff.tensor import Tensor, _const
+from autodiff.zero_safe import keep_zeros, keep_zeros_graph
 
 
 def consumer_counts(roots: Iterable[Tensor], grad_only: bool = True) -> dict[Tensor, int]:
@@ -197,7 +198,8 @@ def _resume_gc() -> None:
 
 def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check) -> None:
     """Pass t's gradient g to its inputs when something is out of the ordinary: a graph of the
-    gradient is recorded, anomaly detection is on, or a `where` upstream zeroed parts of g."""
+    gradient is recorded, anomaly detection is on, or a `where` upstream zeroed parts of g (then
+    0 · ∞ = 0: `autodiff.zero_safe`)."""
     node_op, parents, saved = t._op, t._parents, t._saved
     if _read_only_depth and type(g) is np.ndarray:
         g.flags.writeable = False  # a VJP that writes into the gradient it was given fails loudly
@@ -210,9 +212,11 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
             continue
         if create_graph:
             with anomaly.backward_of(t) if check else nullcontext():
-                gp = vjps[i](g, t, parents, saved)
-                if guard and node_op.elementwise and not np.isfinite(gp.data).all():
-                    gp = where(g.data == 0, 0.0, gp)
+                if guard:
+                    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                        gp = keep_zeros_graph(node_op, i, g, t, parents, saved, vjps[i](g, t, parents, saved))
+                else:
+                    gp = vjps[i](g, t, parents, saved)
                 if gp.shape != p.data.shape:
                     gp = unbroadcast(gp, p.data.shape)
                 if gp.dtype != p.data.dtype:
@@ -220,7 +224,7 @@ def _propagate_special(t, g, grads, counts, ready, selected, create_graph, check
         else:
             if guard:
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                    gp = _keep_zeros(node_op, i, g, saved, vjps[i](g, *saved))
+                    gp = keep_zeros(node_op, i, g, saved, vjps[i](g, *saved))
             else:
                 gp = vjps[i](g, *saved)
             if gp is g and p._op is None:
@@ -255,20 +259,6 @@ def read_only_gradients() -> Iterator[None]:
         yield
     finally:
         _read_only_depth -= 1
-
-
-def _keep_zeros(node_op: Any, i: int, g: np.ndarray, saved: tuple, gp: np.ndarray) -> np.ndarray:
-    """Below a `where`, 0 · ∞ = 0: where δ_out is exactly 0 (not selected), δ_in gets nothing from
-    it, even if the local derivative there is ∞ or NaN, so the unselected branch of a `where`
-    cannot poison gradients. Elementwise ops zero δ_in where δ_out is 0; matmul recomputes with
-    its zero-safe VJP; any other op lets the NaN show."""
-    if np.isfinite(gp).all():
-        return gp
-    if node_op.elementwise:
-        return np.where(g == 0, 0, gp)
-    if node_op.zero_safe_vjps:
-        return node_op.zero_safe_vjps[i](g, *saved)
-    return gp
 
 
 def _accumulate(leaf: Tensor, g: Any) -> None:

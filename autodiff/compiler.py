@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from autodiff import anomaly
-from autodiff.backward import _keep_zeros
 from autodiff.grad_mode import enable_grad, state
 from autodiff.op import Op, unbroadcast
 from autodiff.tensor import Tensor, _const, _node
+from autodiff.zero_safe import keep_zeros
 
 __all__ = ["Compiled", "compile", "not_traceable", "structure_changed"]
 
@@ -368,7 +368,7 @@ class _Trace:
 
 def _safe(op: Op, i: int, g: np.ndarray, saved: tuple, vjp: Callable) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return _keep_zeros(op, i, g, saved, vjp(g, *saved))
+        return keep_zeros(op, i, g, saved, vjp(g, *saved))
 
 
 def _grad_of(trace: _Trace, i: int, g: np.ndarray, S: tuple, memo: list, call: Any, guarded: bool = False) -> Any:

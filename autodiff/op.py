@@ -45,10 +45,10 @@ class Op:
         # backward then keeps 0 · ∞ = 0 below them, so the unselected branch cannot leak NaN.
         self.selects = False
         # Elementwise ops (output element i depends on input element i only): below a `where`,
-        # δ_in can be zeroed wherever δ_out is zero. Other ops may give `zero_safe_vjps` that
-        # compute δ_in with 0 · ∞ = 0 themselves (matmul); without them a NaN shows.
+        # δ_in can be zeroed wherever δ_out is zero. Other ops state their rule, one per input, in
+        # `zero_safe_vjps` (autodiff.zero_safe: masked, bilinear); ops that only move values need none.
         self.elementwise = False
-        self.zero_safe_vjps: Sequence[Callable[..., Any]] = ()
+        self.zero_safe_vjps: Sequence[Any] = ()
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -171,7 +171,7 @@ def op(
         return fns[0]
 
     def zero_safe_vjp(*fns: Callable[..., Any]) -> Callable[..., Any]:
-        """Register VJPs that keep 0 · ∞ = 0, used below a `where` when the plain ones give NaN."""
+        """Register how each input's VJP keeps 0 · ∞ = 0 below a `where` (see autodiff.zero_safe)."""
         node_op.zero_safe_vjps = tuple(fns)
         return fns[0]
 

@@ -15,6 +15,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.op import op
+from autodiff.zero_safe import masked
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -58,6 +59,16 @@ def _input(xs: tuple, saved: tuple, i: int) -> Any:
     return saved[i] if xs[i] is None else xs[i]
 
 
+def _unused(g: np.ndarray, *saved: Any) -> np.ndarray:
+    """Below a `where`: the input elements whose loss has δ = 0 (each feeds one loss, or the one
+    reduced loss), for the zero-safe rule (autodiff.zero_safe). saved[0] has the input's shape."""
+    unused = np.asarray(g) == 0
+    return unused.reshape(unused.shape + (1,) * (np.ndim(saved[0]) - unused.ndim))
+
+
+_zero_safe = masked(_unused)
+
+
 def _same_shape(input: Any, target: Any, name: str) -> None:
     if _shape(input) != _shape(target):
         raise ValueError(
@@ -87,6 +98,7 @@ def _mse_graph(g, z, xs, saved):
 
 
 _mse_loss.graph_vjp(_mse_graph, lambda g, z, xs, saved: -_mse_graph(g, z, xs, saved))
+_mse_loss.zero_safe_vjp(_zero_safe, _zero_safe)
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -275,6 +287,18 @@ def _(g, z, xs, saved):
     return d if keep is None else ad.where(keep, d, 0.0)
 
 
+def _ce_unused(g: np.ndarray, p: np.ndarray, *saved: Any) -> np.ndarray:
+    """Below a `where`: the logits whose sample's loss has δ = 0 (classes on axis 1, or the one
+    reduced loss), for the zero-safe rule (autodiff.zero_safe)."""
+    unused = np.asarray(g) == 0
+    if unused.ndim == 0:
+        return unused.reshape((1,) * p.ndim)
+    return np.expand_dims(unused, 1 if p.ndim > 1 else 0)
+
+
+_cross_entropy.zero_safe_vjp(masked(_ce_unused))
+
+
 def cross_entropy(
     input: Any,
     target: Any,
@@ -362,6 +386,7 @@ def _bce_graph_t(g, z, xs, saved):
 
 
 _bce.graph_vjp(_bce_graph_y, _bce_graph_t)
+_bce.zero_safe_vjp(_zero_safe, _zero_safe)
 
 
 def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -407,6 +432,7 @@ _bce_logits.graph_vjp(
     lambda g, z, xs, saved: (ad.sigmoid(_input(xs, saved, 0)) - _input(xs, saved, 1)) * (g * saved[3]),
     lambda g, z, xs, saved: -_input(xs, saved, 0) * (g * saved[3]),
 )
+_bce_logits.zero_safe_vjp(_zero_safe, _zero_safe)
 
 
 def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean") -> Tensor:

@@ -12,6 +12,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.op import op
+from autodiff.zero_safe import bilinear
 from nn.activations import GELU, LeakyReLU
 from nn.module import Module
 from nn.parameter import Parameter
@@ -49,6 +50,8 @@ def _linear_bias(g, x, weight):
 
 
 _linear.vjp(_linear_x, _linear_weight, _linear_bias)
+# Below a `where`, 0 · ∞ = 0: δ_x is bilinear in δ and W, δ_W in δ and x; δ_b only sums δ.
+_linear.zero_safe_vjp(bilinear(1), bilinear(0), None)
 
 
 # The same VJPs written with Tensor ops, so gradients through a Linear can be differentiated again

@@ -248,6 +248,13 @@ REGRESSIONS: dict[str, tuple[str, list[np.ndarray]]] = {
         "    return (v2,)\n",
         [np.array([5e-324, 0.0])],
     ),
+    # x⁰ at a tiny x, whose x⁻² overflows: its second derivative was 0 · ∞ = NaN (a constant exponent 0 is flat to every order).
+    "zero_power_of_a_tiny_base": (
+        "def f(x0):\n"
+        "    v1 = x0 ** 0 + ad.pow(x0, np.asarray([0.0, 2.0], x0.dtype))\n"
+        "    return (v1,)\n",
+        [np.array([1e-200, 0.5])],
+    ),
     # Inputs without elements: a k = 0 matmul gives zeros, joined with an empty input, summed over it.
     "zero_length_axes": (
         "def f(x0, x1, x2):\n"

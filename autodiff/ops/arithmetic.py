@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from autodiff.op import op
+from autodiff.zero_safe import bilinear
 
 
 def operand(xs, saved, i):
@@ -119,7 +120,10 @@ def _pow_a_graph(g, z, xs, saved):
     a, b = operand(xs, saved, 0), operand(xs, saved, 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the ∞ and NaN where b = 0 are replaced below
         d = g * b * a ** (b - 1)
-    flat = _flat_power(saved[1], d.data)
+    # A constant exponent b = 0 cannot move, so a⁰ = 1 is flat in a to every order there: the slope
+    # is replaced even where it is finite, since its own derivative b (b − 1) a^(b−2) would be
+    # 0 · ∞ = NaN at a tiny a whose a⁻² overflows.
+    flat = np.equal(saved[1], 0) if xs[1] is None else _flat_power(saved[1], d.data)
     return where(flat, 0.0, d) if np.any(flat) else d
 
 
@@ -194,21 +198,8 @@ def _matmul_b(g, a, b):
 matmul.vjp(_matmul_a, _matmul_b)
 
 
-# Below a `where`: a column of b (row of a) that only meets zero δ contributes nothing, even if
-# it holds ∞ (0 · ∞ = 0); zero it before the product instead of letting NaN through.
-def _matmul_a_zero_safe(g, a, b):
-    if a.ndim >= 2 and b.ndim >= 2:
-        b = np.where((g == 0).all(axis=-2, keepdims=True), 0, b)
-    return _matmul_a(g, a, b)
-
-
-def _matmul_b_zero_safe(g, a, b):
-    if a.ndim >= 2 and b.ndim >= 2:
-        a = np.where((g == 0).all(axis=-1, keepdims=True), 0, a)
-    return _matmul_b(g, a, b)
-
-
-matmul.zero_safe_vjp(_matmul_a_zero_safe, _matmul_b_zero_safe)
+# Below a `where`, 0 · ∞ = 0: δ_a is bilinear in δ and b, δ_b in δ and a (autodiff.zero_safe).
+matmul.zero_safe_vjp(bilinear(1), bilinear(0))
 matmul.graph_vjp(
     lambda g, z, xs, saved: _matmul_a(g, operand(xs, saved, 0), operand(xs, saved, 1)),
     lambda g, z, xs, saved: _matmul_b(g, operand(xs, saved, 0), operand(xs, saved, 1)),

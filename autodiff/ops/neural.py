@@ -8,6 +8,7 @@ from autodiff.op import op
 from autodiff.ops.elementwise import exp
 from autodiff.ops.reductions import stable_logsumexp
 from autodiff.shapes import normalize_axis, require_nonempty
+from autodiff.zero_safe import masked
 
 
 @op
@@ -25,8 +26,14 @@ def _softmax(g, y, axis):
     return d - y * d.sum(axis=axis, keepdims=True)
 
 
+def _unused_slices(g, y, axis):
+    """Below a `where`: the slices along `axis` whose outputs all have δ = 0 (each element feeds its whole slice)."""
+    return (g == 0).all(axis=axis, keepdims=True)
+
+
 softmax.vjp(_softmax)
 softmax.graph_vjp(lambda g, z, xs, saved: _softmax(g, z, saved[1]))
+softmax.zero_safe_vjp(masked(_unused_slices))
 
 
 @op
@@ -40,3 +47,4 @@ def log_softmax(x, axis=-1):
 
 log_softmax.vjp(lambda g, out, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True))
 log_softmax.graph_vjp(lambda g, z, xs, saved: g - exp(z) * g.sum(axis=saved[1], keepdims=True))
+log_softmax.zero_safe_vjp(masked(_unused_slices))

@@ -8,6 +8,7 @@ from autodiff.op import op
 from autodiff.ops.elementwise import exp
 from autodiff.ops.shape import broadcast_to
 from autodiff.shapes import normalize_axes, require_nonempty
+from autodiff.zero_safe import masked
 
 
 def _kept(shape, axes):
@@ -71,6 +72,11 @@ def _extreme_vjp(g, x, outk, axes, keepdims):
     return _share(x, outk, axes) * _unreduce(g, x.shape, axes, keepdims)
 
 
+def _unused(g, x, outk, axes, keepdims):
+    """Below a `where`: the elements of x whose reduced output has δ = 0 (each feeds only that one)."""
+    return _unreduce(g == 0, x.shape, axes, keepdims)
+
+
 def _extreme_graph_vjp(g, z, xs, saved):
     x, outk, axes, keepdims = saved
     return _unreduce(g, x.shape, axes, keepdims) * _share(x, outk, axes)
@@ -84,6 +90,7 @@ def max(x, axis=None, keepdims=False):
 
 max.vjp(_extreme_vjp)
 max.graph_vjp(_extreme_graph_vjp)
+max.zero_safe_vjp(masked(_unused))
 
 
 @op
@@ -94,6 +101,7 @@ def min(x, axis=None, keepdims=False):
 
 min.vjp(_extreme_vjp)
 min.graph_vjp(_extreme_graph_vjp)
+min.zero_safe_vjp(masked(_unused))
 
 
 def stable_logsumexp(x, axes):
@@ -122,3 +130,4 @@ def _logsumexp_graph(g, z, xs, saved):
 
 
 logsumexp.graph_vjp(_logsumexp_graph)
+logsumexp.zero_safe_vjp(masked(_unused))
