@@ -338,3 +338,30 @@ def test_an_argument_converted_before_any_op_runs_eagerly_rather_than_being_bake
         x = ad.Tensor(X.data * scale)
         np.testing.assert_allclose(through_data(x).data, model(x).sum().data, **EXACT)
     assert through_data.traces == 1
+
+
+@pytest.mark.parametrize("where_inside", [True, False])
+def test_where_safety_holds_through_a_compiled_function(where_inside):
+    # Row 1 of the logits holds −∞ and +∞ (log of 0, 1/0): softmax there is NaN, and the `where`
+    # keeps only row 0. The gradient must be row 0's alone, as eagerly.
+    x = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, 0.0]])
+    keep = np.array([[True] * 3, [False] * 3])
+    w = np.array([[1.0, -2.0, 0.5], [3.0, 1.0, 1.0]])  # a softmax row's plain sum has no gradient
+
+    def body(x):
+        poisoned = ad.concatenate([x[:1], x[1:].log() / x[1:2, :1]], axis=0)
+        return poisoned.softmax(axis=-1)
+
+    def inner(x):
+        return (ad.where(keep, body(x), 0.0) * w).sum() if where_inside else body(x)
+
+    def outer(f):
+        return (lambda x: f(x)) if where_inside else (lambda x: (ad.where(keep, f(x), 0.0) * w).sum())
+
+    with np.errstate(all="ignore"):
+        _, (eager,) = _value_and_grads(outer(inner), [x])
+        compiled = ad.compile(inner)
+        for _ in range(2):
+            _, (got,) = _value_and_grads(outer(compiled), [x])
+            np.testing.assert_array_equal(got, eager)
+    assert np.isfinite(eager).all() and np.abs(eager[0]).sum() > 0 and not eager[1].any()
