@@ -35,8 +35,8 @@ def _linear_x(g, x, weight):
 
 
 def _linear_weight(g, x, weight):
-    if x.ndim == 1:
-        return np.outer(g, x)
+    if x.ndim == 1:  # the outer product δ xᵀ
+        return g.reshape(-1, 1) * x.reshape(1, -1)
     if x.ndim > 2:
         g = g.reshape(-1, g.shape[-1])
         x = x.reshape(-1, x.shape[-1])
@@ -49,31 +49,10 @@ def _linear_bias(g, x, weight):
     return g if g.ndim == 1 else g.sum(axis=tuple(range(g.ndim - 1)))
 
 
+# Written with operators only, these serve grad of grad too, on the input Tensors (Hessians, Newton-CG).
 _linear.vjp(_linear_x, _linear_weight, _linear_bias)
 # Below a `where`, 0 · ∞ = 0: δ_x is bilinear in δ and W, δ_W in δ and x; δ_b only sums δ.
 _linear.zero_safe_vjp(bilinear(1), bilinear(0), None)
-
-
-# The same VJPs written with Tensor ops, so gradients through a Linear can be differentiated again
-# (create_graph=True: Hessians, Newton-CG). xs holds the input Tensors, None for a constant.
-def _input(xs, saved, i):
-    return saved[i] if xs[i] is None else xs[i]
-
-
-def _linear_weight_graph(g, z, xs, saved):
-    x = _input(xs, saved, 0)
-    if x.ndim == 1:
-        return g.reshape(-1, 1) * x.reshape(1, -1)
-    if x.ndim > 2:
-        g, x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-    return g.T @ x
-
-
-_linear.graph_vjp(
-    lambda g, z, xs, saved: g @ _input(xs, saved, 1),
-    _linear_weight_graph,
-    lambda g, z, xs, saved: g if g.ndim == 1 else g.sum(axis=tuple(range(g.ndim - 1))),
-)
 
 
 # ---------------------------------------------------------------------- layers

@@ -1,6 +1,8 @@
 """The activations of the next lectures, with torch's formulas: leaky ReLU, softplus, GELU, and the erf GELU needs.
 
-Each graph VJP is written with Tensor ops (erf's with exp), so any derivative order works.
+erf's, leaky ReLU's and softplus's VJPs serve grad of grad too (operators and NumPy functions,
+which Tensors answer); GELU's reads erf through NumPy's frompyfunc, which Tensors do not answer,
+so it has a second VJP written with Tensor ops. Any derivative order works.
 """
 
 from __future__ import annotations
@@ -11,9 +13,7 @@ import numbers
 import numpy as np
 
 from autodiff.op import op
-from autodiff.ops.arithmetic import mul
-from autodiff.ops.elementwise import exp, sigmoid, tanh
-from autodiff.ops.shape import where
+from autodiff.ops.elementwise import exp, tanh
 
 _erf64 = np.frompyfunc(math.erf, 1, 1)
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
@@ -46,7 +46,6 @@ def erf(x):
 
 
 erf.vjp(lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)))
-erf.graph_vjp(lambda g, z, xs, saved: g * (_TWO_OVER_SQRT_PI * exp(-_xs(xs, saved) * _xs(xs, saved))))
 
 
 @op(elementwise=True)
@@ -61,7 +60,6 @@ def _leaky_slope(x, slope):
 
 
 leaky_relu.vjp(lambda g, x, slope: g * _leaky_slope(x, slope))
-leaky_relu.graph_vjp(lambda g, z, xs, saved: g * _leaky_slope(*saved))
 
 
 @op(elementwise=True)
@@ -84,9 +82,6 @@ def _softplus(g, x, beta, linear):
 
 
 softplus.vjp(_softplus)
-softplus.graph_vjp(
-    lambda g, z, xs, saved: where(saved[2], g, g * sigmoid(mul(_xs(xs, saved), saved[1])))
-)
 
 
 @op(elementwise=True)

@@ -1,8 +1,10 @@
 """Arithmetic: + - * / ** and unary minus, elementwise with NumPy broadcasting, and @.
 
-VJPs return full-shape gradients; the engine sums them back to each input's shape. Each op has
-its VJPs twice: on ndarrays (fast, first order) and with Tensor ops (`graph_vjp`, for grad of
-grad), where `xs` holds the input Tensors and None for a constant, whose value is in `saved`.
+VJPs return full-shape gradients; the engine sums them back to each input's shape. Each VJP is
+the only derivative its op has: written with operators, it runs on ndarrays in backward and on
+the input Tensors for grad of grad (`op.vjp`). Only pow has a second one, with Tensor ops
+(`graph_vjp`: `xs` holds the input Tensors and None for a constant, whose value is in `saved`),
+because its edge cases (a⁰ at a = 0, 0ᵇ) need deciding differently when the exponent may move.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ def add(a, b):
 
 
 add.vjp(lambda g: g, lambda g: g)
-add.graph_vjp(lambda g, z, xs, saved: g, lambda g, z, xs, saved: g)
 
 
 @op(elementwise=True)
@@ -37,7 +38,6 @@ def sub(a, b):
 
 
 sub.vjp(lambda g: g, lambda g: -g)
-sub.graph_vjp(lambda g, z, xs, saved: g, lambda g, z, xs, saved: -g)
 
 
 @op(elementwise=True)
@@ -47,10 +47,6 @@ def mul(a, b):
 
 
 mul.vjp(lambda g, a, b: g * b, lambda g, a, b: g * a)
-mul.graph_vjp(
-    lambda g, z, xs, saved: g * operand(xs, saved, 1),
-    lambda g, z, xs, saved: g * operand(xs, saved, 0),
-)
 
 
 @op(elementwise=True)
@@ -61,10 +57,6 @@ def div(a, b):
 
 
 div.vjp(lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b)
-div.graph_vjp(
-    lambda g, z, xs, saved: g / operand(xs, saved, 1),
-    lambda g, z, xs, saved: -g * z / operand(xs, saved, 1),
-)
 
 
 @op(elementwise=True)
@@ -146,7 +138,6 @@ def neg(x):
 
 
 neg.vjp(lambda g: -g)
-neg.graph_vjp(lambda g, z, xs, saved: -g)
 
 
 @op(shape_error="are not aligned")
@@ -200,7 +191,4 @@ matmul.vjp(_matmul_a, _matmul_b)
 
 # Below a `where`, 0 · ∞ = 0: δ_a is bilinear in δ and b, δ_b in δ and a (autodiff.zero_safe).
 matmul.zero_safe_vjp(bilinear(1), bilinear(0))
-matmul.graph_vjp(
-    lambda g, z, xs, saved: _matmul_a(g, operand(xs, saved, 0), operand(xs, saved, 1)),
-    lambda g, z, xs, saved: _matmul_b(g, operand(xs, saved, 0), operand(xs, saved, 1)),
-)
+

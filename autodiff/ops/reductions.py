@@ -1,4 +1,7 @@
-"""Reductions over `axis=None|int|tuple` with `keepdims`: sum, mean, max, min, logsumexp."""
+"""Reductions over `axis=None|int|tuple` with `keepdims`: sum, mean, max, min, logsumexp.
+
+The VJPs of sum, mean, max and min serve grad of grad as they are (`op.vjp`); logsumexp's reads
+its result as saved with kept dimensions, so its second VJP, with Tensor ops, reads z instead."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import numpy as np
 
 from autodiff.op import op
 from autodiff.ops.elementwise import exp
-from autodiff.ops.shape import broadcast_to
 from autodiff.shapes import normalize_axes, require_nonempty
 from autodiff.zero_safe import masked
 
@@ -22,12 +24,9 @@ def _unreduce(g, shape, axes, keepdims):
 
 
 def _expand(g, shape, axes, keepdims):
-    """δ of the reduced result, broadcast back over the reduced axes (a read-only view)."""
+    """δ of the reduced result, broadcast back over the reduced axes (a read-only view; for
+    a Tensor δ, np.broadcast_to is our broadcast_to)."""
     return np.broadcast_to(_unreduce(g, shape, axes, keepdims), shape)
-
-
-def _expand_graph(g, shape, axes, keepdims):
-    return broadcast_to(_unreduce(g, shape, axes, keepdims), shape)
 
 
 @op
@@ -38,7 +37,6 @@ def sum(x, axis=None, keepdims=False):
 
 
 sum.vjp(lambda g, shape, axes, keepdims: _expand(g, shape, axes, keepdims))
-sum.graph_vjp(lambda g, z, xs, saved: _expand_graph(g, *saved))
 
 
 @op
@@ -51,7 +49,6 @@ def mean(x, axis=None, keepdims=False):
 
 
 mean.vjp(lambda g, shape, axes, keepdims, n: _expand(g / n, shape, axes, keepdims))
-mean.graph_vjp(lambda g, z, xs, saved: _expand_graph(g / saved[3], *saved[:3]))
 
 
 def _extreme(x, axis, keepdims, name, reduce):
@@ -77,11 +74,6 @@ def _unused(g, x, outk, axes, keepdims):
     return _unreduce(g == 0, x.shape, axes, keepdims)
 
 
-def _extreme_graph_vjp(g, z, xs, saved):
-    x, outk, axes, keepdims = saved
-    return _unreduce(g, x.shape, axes, keepdims) * _share(x, outk, axes)
-
-
 @op
 def max(x, axis=None, keepdims=False):
     """z = max x;  δ_x = δ_z at the maximum (shared equally between tied maxima)"""
@@ -89,7 +81,6 @@ def max(x, axis=None, keepdims=False):
 
 
 max.vjp(_extreme_vjp)
-max.graph_vjp(_extreme_graph_vjp)
 max.zero_safe_vjp(masked(_unused))
 
 
@@ -100,7 +91,6 @@ def min(x, axis=None, keepdims=False):
 
 
 min.vjp(_extreme_vjp)
-min.graph_vjp(_extreme_graph_vjp)
 min.zero_safe_vjp(masked(_unused))
 
 

@@ -34,7 +34,6 @@ def reshape(x, *shape):
 
 
 reshape.vjp(lambda g, shape: g.reshape(shape))
-reshape.graph_vjp(lambda g, z, xs, saved: g.reshape(*saved[0]))
 
 
 @op
@@ -51,7 +50,6 @@ def transpose(x, *axes):
 
 
 transpose.vjp(lambda g, inverse: g.transpose(inverse))
-transpose.graph_vjp(lambda g, z, xs, saved: g.transpose(*saved[0]))
 
 
 @op
@@ -77,7 +75,6 @@ def broadcast_to(x, shape=()):
 
 
 broadcast_to.vjp(lambda g, shape: unbroadcast(g, shape))
-broadcast_to.graph_vjp(lambda g, z, xs, saved: unbroadcast(g, saved[0]))
 
 
 class IndexTypeError(TypeError, IndexError):
