@@ -159,8 +159,11 @@ def op(
         recorded and can be differentiated again (see `on_tensors`). An op whose VJP cannot be
         written so registers a `graph_vjp` as well, which takes precedence.
         """
-        node_op.vjps = _Each(fns[0]) if variadic else tuple(fns)
-        if not variadic:
+        if variadic:  # fn(i, g, *saved): what it reads of saved is constant (axes, offsets)
+            node_op.vjps = _Each(fns[0])
+            node_op.graph_vjps = _Each(lambda i, g, z, xs, saved, fn=fns[0]: fn(i, g, *saved))
+        else:
+            node_op.vjps = tuple(fns)
             node_op.graph_vjps = tuple(on_tensors(f, [p.name for p in tensors]) for f in fns)
         return fns[0]
 

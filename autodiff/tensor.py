@@ -255,8 +255,10 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return abs(self)
 
-    def astype(self, dtype: Any) -> Tensor:
-        """This tensor in another floating-point dtype (differentiable; gradients come back in ours)."""
+    def astype(self, dtype: Any, copy: bool = True) -> Tensor:
+        """This tensor in another floating-point dtype (differentiable; gradients come back in ours).
+
+        `copy` is there for NumPy's signature: the result is a new Tensor either way."""
         return astype(self, dtype)
 
     # ----------------------------------------------------------------- elementwise

@@ -1,7 +1,7 @@
 """Ops that move values without changing them: reshape, transpose, indexing, concatenate, stack, where.
 
 Their VJPs route δ back to where each value came from; indexing with repeated integer indices
-adds up every copy's δ.
+adds up every copy's δ. Each VJP serves grad of grad too, on Tensors (`op.vjp`), but getitem's.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ def astype(x, dtype=None):
 
 
 astype.vjp(lambda g, dtype: g.astype(dtype, copy=False))
-astype.graph_vjp(lambda g, z, xs, saved: astype(g, saved[0]))
 
 
 @op
@@ -144,6 +143,8 @@ def _getitem(g, shape, index, repeats):
     return gx
 
 
+# The VJP above adds into a fresh array in place (np.add.at), which a Tensor cannot: grad of grad
+# goes through scatter, the op that is getitem's adjoint, instead.
 getitem.graph_vjp(lambda g, z, xs, saved: scatter(g, *saved))
 
 
@@ -154,7 +155,6 @@ def scatter(g, shape=(), index=(), repeats=True):
 
 
 scatter.vjp(lambda gz, index: gz[index])
-scatter.graph_vjp(lambda gz, z, xs, saved: getitem(gz, saved[0]))
 
 
 @op(variadic=True)
@@ -179,7 +179,6 @@ def _part(i, axis, ends):
 
 
 concatenate.vjp(lambda i, g, axis, ends: g[_part(i, axis, ends)])
-concatenate.graph_vjp(lambda i, g, z, xs, saved: g[_part(i, *saved)])
 
 
 @op(variadic=True)
@@ -192,8 +191,7 @@ def stack(xs, axis=0):
     return np.stack(xs, axis=axis), (axis,)
 
 
-stack.vjp(lambda i, g, axis: np.take(g, i, axis=axis))
-stack.graph_vjp(lambda i, g, z, xs, saved: g[(slice(None),) * saved[0] + (i,)])
+stack.vjp(lambda i, g, axis: g[(slice(None),) * axis + (i,)])
 
 
 @op(name="where", elementwise=True)
@@ -204,10 +202,6 @@ def _where(a, b, cond=None):
 
 _where.vjp(lambda g, cond: np.where(cond, g, 0), lambda g, cond: np.where(cond, 0, g))
 _where.op.selects = True
-_where.graph_vjp(
-    lambda g, z, xs, saved: _where(g, 0.0, cond=saved[0]),
-    lambda g, z, xs, saved: _where(0.0, g, cond=saved[0]),
-)
 
 
 def where(cond, a, b):
