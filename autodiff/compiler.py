@@ -120,8 +120,13 @@ class _Tracer:
         return i
 
     def _static(self, value: Any) -> Any:
-        # An array argument passed as a static argument (class indices, say) is read per call.
-        return ("arg", self._use(value)) if id(value) in self.array_args else ("const", value)
+        # An array argument passed as a static argument (class indices, say), also inside an index
+        # tuple (`logits[np.arange(n), t]`), is read per call.
+        if id(value) in self.array_args:
+            return ("arg", self._use(value))
+        if type(value) is tuple and any(id(v) in self.array_args for v in value):
+            return ("tuple", tuple(self._static(v) for v in value))
+        return ("const", value)
 
     def record(self, op: Op, out: np.ndarray, saved: tuple, parents: Any, arrays: Any, args: tuple = (),
                kwargs: dict | None = None, variadic: bool = False) -> Tensor:
@@ -248,6 +253,8 @@ class _Trace:
         kind, value = spec
         if kind == "arg":
             return f"a{value}.data" if self.tracer.arg_is_tensor[value] else f"a{value}"
+        if kind == "tuple":
+            return f"({''.join(self._static(v) + ', ' for v in value)})"
         return repr(value) if _literal(value) else self._name(value, "c")
 
     def _call_source(self) -> str:

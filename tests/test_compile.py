@@ -199,6 +199,14 @@ def test_array_arguments_are_read_per_call_not_baked():
     for targets in (t, (t + 1) % 3, np.zeros_like(t)):
         np.testing.assert_allclose(loss(X, targets).data, nn.functional.cross_entropy(model(X), targets).data, **EXACT)
     assert loss.traces == 1
+    # inside an index tuple too: the lecture's −log softmax(z)[n, t_n], composed from ops
+    picked = ad.compile(lambda x, t: -model(x).log_softmax(axis=-1)[np.arange(len(t)), t].mean())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for targets in (t, (t + 2) % 3):
+            np.testing.assert_allclose(picked(X, targets).data, nn.functional.cross_entropy(model(X), targets).data,
+                                       rtol=1e-12)
+    assert picked.traces == 1
 
 
 def test_leaves_never_share_a_gradient_array():
