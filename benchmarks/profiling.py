@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 import benchmarks  # noqa: F401  (pins BLAS threads before NumPy loads)
-from benchmarks.suite import build
+from benchmarks.suite import IMPLS, applies, build
 from benchmarks.workloads import WORKLOADS
 
 
@@ -18,11 +18,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.profiling", description=__doc__)
     ap.add_argument("workload", choices=list(WORKLOADS))
     ap.add_argument("--dtype", default="float64")
-    ap.add_argument("--impl", default="ours", choices=["ours", "numpy", "torch"])
+    ap.add_argument("--impl", default="ours", choices=list(IMPLS),
+                    help="default ours (nn; raw Tensors for W4 and W5, which have no nn version)")
     ap.add_argument("--steps", type=int, default=None, help="default: about 2 s of work")
     ap.add_argument("--cprofile", action="store_true")
     args = ap.parse_args(argv)
-    runner = build(args.impl, args.workload, args.dtype)
+    impl = "raw" if args.impl == "ours" and not applies("ours", args.workload) else args.impl
+    if not applies(impl, args.workload):
+        ap.error(f"{impl} has no runner for {args.workload}")
+    runner = build(impl, args.workload, args.dtype)
     runner.step()
     steps = args.steps or {"W1": 4000, "W2": 2000, "W3": 300, "W4": 40, "W5": 400}[args.workload]
     if args.cprofile:

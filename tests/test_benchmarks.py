@@ -70,3 +70,13 @@ def test_memory_measurements_run_on_tiny_sizes(capsys):
     assert cli.main(["--worker", "memory", "--impls", "ours", "--dtypes", "float32", "--steps", "10", "--tiny"]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(res) >= {"rss_growth", "drift", "faults_per_step"}
+
+
+def test_the_profiler_runs_each_kind_of_implementation(capsys):
+    from benchmarks import profiling
+
+    assert profiling.main(["W4", "--steps", "1", "--cprofile"]) == 0  # ours on W4 means raw Tensors
+    assert profiling.main(["W4", "--impl", "compiled", "--steps", "1", "--cprofile"]) == 0
+    assert "function calls" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        profiling.main(["W5", "--impl", "compiled"])
