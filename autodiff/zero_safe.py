@@ -76,27 +76,32 @@ class Bilinear:
 
     def first(self, vjp: Callable[..., Any], g: np.ndarray, saved: tuple) -> np.ndarray | None:
         """The zero-safe VJP on ndarrays, or None when the factor is finite (the ∞ or NaN is g's own)."""
-        k = self.factor
-        m = saved[k]
-        bad = ~_isfinite(m)
-        if not bad.any():
+        split = self._split(saved)
+        if split is None:
             return None
-        clean = _replace(saved, k, np.where(bad, 0, m))
-        return _plus(vjp(g, *clean), _infinite_terms(vjp, g, clean, k, m))
+        _, clean = split
+        return _plus(vjp(g, *clean), _infinite_terms(vjp, g, clean, self.factor, saved[self.factor]))
 
     def graph(self, vjp: Callable[..., Any], graph_vjp: Callable[..., Any], g: Any, z: Any, xs: tuple, saved: tuple) -> Any:
         """The same, recorded: the factor's non-finite entries replaced by a `where` (a Tensor op)."""
         from autodiff.ops.shape import where
 
+        split = self._split(saved)
+        if split is None:
+            return None
+        bad, clean = split
         k = self.factor
-        m = saved[k]
+        if xs[k] is not None:
+            xs = _replace(xs, k, where(bad, 0.0, xs[k]))
+        return _plus(graph_vjp(g, z, xs, clean), _infinite_terms(vjp, g.data, clean, k, saved[k]))
+
+    def _split(self, saved: tuple) -> tuple[np.ndarray, tuple] | None:
+        """(where the factor is not finite, saved with those entries 0), or None if it is finite."""
+        m = saved[self.factor]
         bad = ~_isfinite(m)
         if not bad.any():
             return None
-        clean = _replace(saved, k, np.where(bad, 0, m))
-        if xs[k] is not None:
-            xs = _replace(xs, k, where(bad, 0.0, xs[k]))
-        return _plus(graph_vjp(g, z, xs, clean), _infinite_terms(vjp, g.data, clean, k, m))
+        return bad, _replace(saved, self.factor, np.where(bad, 0, m))
 
 
 def masked(unused: Callable[..., np.ndarray]) -> Masked:
