@@ -373,3 +373,29 @@ def test_where_safety_holds_through_a_compiled_function(where_inside):
             _, (got,) = _value_and_grads(outer(compiled), [x])
             np.testing.assert_array_equal(got, eager)
     assert np.isfinite(eager).all() and np.abs(eager[0]).sum() > 0 and not eager[1].any()
+
+
+def test_threads_share_a_compiled_function():
+    import threading
+
+    model = _mlp()
+    f = ad.compile(lambda x: model(x).tanh().sum())
+    rng = np.random.default_rng(5)
+    inputs = [rng.normal(size=(n, 2)) for n in (3, 5, 3, 7, 5, 3)]
+    expected = [model(ad.Tensor(x)).tanh().sum().item() for x in inputs]
+    results: dict = {}
+
+    def work(k):
+        for _ in range(20):
+            results.setdefault(k, []).append(f(ad.Tensor(inputs[k])).item())
+        with ad.no_grad():  # another grad mode in this thread only
+            results[k].append(f(ad.Tensor(inputs[k])).item())
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k, want in enumerate(expected):
+        assert results[k] == [pytest.approx(want, rel=1e-12)] * 21
+    assert ad.is_grad_enabled()
