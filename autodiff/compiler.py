@@ -21,6 +21,7 @@ from __future__ import annotations
 import builtins
 import functools
 import keyword
+import math
 import re
 import types
 import warnings
@@ -567,7 +568,9 @@ def _bindings(fn: Any) -> list[tuple]:
 
 def _literal(value: Any) -> bool:
     """A static argument that reads best written out (`reduction='mean'`, `axis=(0, 1)`)."""
-    if value is None or type(value) in (bool, int, float, str):
+    if type(value) is float:
+        return math.isfinite(value)  # repr(inf) and repr(nan) are not Python
+    if value is None or type(value) in (bool, int, str):
         return True
     return type(value) is tuple and all(_literal(v) for v in value)
 

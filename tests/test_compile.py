@@ -399,3 +399,30 @@ def test_threads_share_a_compiled_function():
     for k, want in enumerate(expected):
         assert results[k] == [pytest.approx(want, rel=1e-12)] * 21
     assert ad.is_grad_enabled()
+
+
+def _zoo():
+    rng = np.random.default_rng(0)
+    conv = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(16, 3, rng=rng))  # max-pooling pads with −∞: a static argument
+    norm = nn.Sequential(nn.Linear(5, 6, rng=rng), nn.LayerNorm(6), nn.GELU(), nn.Linear(6, 2, rng=rng))
+    batch = nn.Sequential(nn.Linear(5, 6, rng=rng), nn.BatchNorm1d(6), nn.Dropout(0.3), nn.Softplus(),
+                          nn.LeakyReLU(), nn.Linear(6, 2, rng=rng))
+    batch(ad.Tensor(rng.normal(size=(8, 5))))  # running statistics from one training batch
+    batch.eval()
+    return [("conv", conv, (2, 1, 4, 4)), ("layernorm-gelu", norm, (4, 5)), ("batchnorm-eval", batch, (4, 5))]
+
+
+@pytest.mark.parametrize("name,model,shape", _zoo(), ids=[z[0] for z in _zoo()])
+def test_nn_layers_compile_to_the_eager_values_and_gradients(name, model, shape):
+    f = ad.compile(model)
+    params = list(model.parameters())
+    x = np.random.default_rng(1).normal(size=shape)
+    for scale in (1.0, 1.5, 0.5):
+        X = ad.Tensor(x * scale)
+        got, want = f(X), model(X)
+        np.testing.assert_allclose(got.data, want.data, **EXACT)
+        w = np.random.default_rng(2).normal(size=want.shape)
+        for a, b in zip(ad.grad((got * w).sum(), params), ad.grad((want * w).sum(), params)):
+            np.testing.assert_allclose(a.data, b.data, **EXACT)
+    assert f.traces == 1
