@@ -449,3 +449,33 @@ def test_dropout_trains_with_masks_and_draws_without():
     assert s.history == again.history and s.model.training  # masks from the seed: reproducible, back to training
     with pytest.raises(SettingsError):
         s.update({"dropout": "0.7"})
+
+
+def _eager(session):
+    session._compiled_objective = lambda: session.objective
+    return session
+
+
+@pytest.mark.parametrize("changes", [{}, {"regularization": "L2", "reg-rate": "0.01"}, {"dataset": "xor", "hidden": "4"}])
+def test_training_through_the_compiled_objective_is_the_eager_training(changes):
+    compiled, eager = Session(), _eager(Session())
+    for s in (compiled, eager):
+        s.train_epoch()
+        s.update(changes)  # a change of settings after a traced step: the next step traces again
+        for _ in range(3):
+            s.train_epoch()
+    assert compiled._step_objective is not compiled.objective  # it did train compiled
+    for p, q in zip(compiled.model.parameters(), eager.model.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-10, atol=1e-12)
+    assert compiled.history[-1][1] == pytest.approx(eager.history[-1][1], rel=1e-10)
+
+
+def test_dropout_trains_eagerly_without_a_warning():
+    import warnings
+
+    s = Session()
+    s.update({"dropout": "0.2"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.train_epoch()
+    assert s._step_objective == s.objective

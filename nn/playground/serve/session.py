@@ -63,6 +63,7 @@ class Session:
         `SettingsError` and change nothing. New data or a new network restart training."""
         new, changed = self.settings.update(values)
         self.settings = new
+        self._step_objective = None  # what a step computes may have changed: trace it again
         if changed & NEW_DATA:
             self._new_data()
         elif changed & NEW_MODEL:
@@ -113,6 +114,7 @@ class Session:
         self._batch_rng = self._rng(2)
         self._epoch_batches: Iterator[tuple[np.ndarray, np.ndarray]] | None = None
         self._new_optimizer()
+        self._step_objective: Any = None
         self.epoch = 0
         self.history: list[list[float | None]] = []
         self.grad_norms = [0.0] * len(self.linears)
@@ -164,6 +166,14 @@ class Session:
         reg = self.penalty()
         return loss if reg is None else loss + reg
 
+    def _compiled_objective(self) -> Any:
+        """`objective` as the training steps run it: compiled (traced on the first step after any
+        change of settings, then replayed), or eagerly when dropout draws new masks every step.
+        The graph view runs `objective` itself, so the page still draws every op."""
+        if self._step_objective is None:
+            self._step_objective = self.objective if self.settings.dropout else ad.compile(self.objective)
+        return self._step_objective
+
     def train_epoch(self) -> None:
         """One pass over the training set in mini-batches of SGD (the rest of one, if a budget cut it short)."""
         self._train(None)
@@ -178,8 +188,9 @@ class Session:
         if self._epoch_batches is None:
             self._epoch_batches = batches(d.F_train, d.t_train, s.batch_size, rng=self._batch_rng)
         with np.errstate(all="ignore"):
+            objective = self._compiled_objective()
             for Xb, tb in self._epoch_batches:
-                loss = self.objective(Xb, tb)
+                loss = objective(Xb, tb)
                 self.opt.zero_grad()
                 loss.backward()
                 self.opt.step()
