@@ -19,7 +19,7 @@ import numpy as np
 from autodiff import anomaly
 from autodiff import tensor as tensor_module
 from autodiff.dtypes import to_array
-from autodiff.grad_mode import enable_grad
+from autodiff.grad_mode import enable_grad, state
 from autodiff.op import unbroadcast
 from autodiff.ops.shape import astype
 from autodiff.tensor import Tensor, _const
@@ -415,6 +415,10 @@ def register_hook(t: Tensor, fn: Callable[..., Any]) -> RemovableHandle:
         raise TypeError("register_hook: fn must be callable")
     if not t.requires_grad:
         raise RuntimeError("register_hook: no gradient flows into a tensor that does not require grad")
+    if state.tracer is not None:
+        from autodiff.compiler import not_traceable
+
+        not_traceable("it registers a hook on a value inside it, which a replay would never call")
     if t._hooks is None:
         t._hooks = []
     t._hooks.append(fn)

@@ -426,3 +426,25 @@ def test_nn_layers_compile_to_the_eager_values_and_gradients(name, model, shape)
         for a, b in zip(ad.grad((got * w).sum(), params), ad.grad((want * w).sum(), params)):
             np.testing.assert_allclose(a.data, b.data, **EXACT)
     assert f.traces == 1
+
+
+def test_hooks_run_on_parameters_and_a_hook_inside_the_function_runs_it_eagerly():
+    W = ad.Tensor(np.ones((2, 2)), requires_grad=True)
+    seen = []
+    W.register_hook(lambda g: seen.append(g.data.copy()))
+    f = ad.compile(lambda x: (x @ W).sum())
+    f(ad.Tensor(np.ones((1, 2)))).backward()
+    assert len(seen) == 1 and seen[0].shape == (2, 2)
+
+    inner = []
+
+    def g(x):
+        h = x @ W
+        h.register_hook(lambda d: inner.append(d.data.copy()))
+        return h.tanh().sum()
+
+    c = ad.compile(g)
+    with pytest.warns(RuntimeWarning, match="hook"):
+        c(ad.Tensor(np.ones((1, 2)))).backward()
+    c(ad.Tensor(np.ones((1, 2)))).backward()
+    assert len(inner) == 2  # both calls ran g itself, hook and all
