@@ -446,7 +446,7 @@ class Compiled:
         if state.tracer is not None or anomaly.active():
             return self.fn(*args)  # inside another trace it is just ops; under anomaly, checked eagerly
         enabled = state.enabled
-        key = (enabled, *[_signature(a) for a in args])
+        key = (enabled, _aliases(args), *[_signature(a) for a in args])
         if _structure[0] != self._structure:
             self._check_reach()
         trace = self._cache.get(key, False)
@@ -499,6 +499,22 @@ class Compiled:
         if not self._warned:
             self._warned = True
             warnings.warn(f"compile: running {getattr(self.fn, '__name__', 'the module')} eagerly: {reason}", RuntimeWarning, stacklevel=4)
+
+
+def _aliases(args: tuple) -> tuple | None:
+    """Which arguments are one object (or share one array), as the first index holding each: a
+    trace of `f(x, x)` reads both from one slot, so `f(a, b)` must not replay it. None when all differ."""
+    first: dict[int, int] = {}
+    pattern: list[Any] = []
+    seen = 0
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            pattern.append((first.setdefault(id(a), i), first.setdefault(id(a.data), i)))
+            seen += 2
+        elif type(a) is np.ndarray:
+            pattern.append(first.setdefault(id(a), i))
+            seen += 1
+    return tuple(pattern) if len(first) < seen else None
 
 
 def _signature(a: Any) -> Any:
