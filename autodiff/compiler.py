@@ -60,6 +60,14 @@ def not_traceable(reason: str) -> None:
         raise _Untraceable(reason)
 
 
+def _detach(x: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """An op result's values read without its gradient (`h.detach()`, `h.data`): in the replay, the same array."""
+    return x, ()
+
+
+_DETACH = Op("detach", _detach, "z = x, no gradient flows back")
+
+
 class _Tracer:
     """The tape of one trace: every op the function ran, with where its inputs came from.
 
@@ -79,6 +87,7 @@ class _Tracer:
         self.saved: list[tuple] = []  # each entry's saved values at trace time, for the probe
         self.keep: list[Tensor] = []  # results made while tracing, alive so their ids stay unique
         self.slot_of: dict[int, int] = {}
+        self.op_arrays: dict[int, int] = {}  # id of an op result's array -> its slot (alive in `keep`)
         # Arrays the replay must read from the call's arguments: array arguments, and Tensor
         # arguments' data (`x.data` passed on to an op), found by identity wherever they show up.
         self.array_args = {id(a.data if isinstance(a, Tensor) else a): i for i, a in enumerate(args)
@@ -106,6 +115,8 @@ class _Tracer:
             if slot is None:
                 if id(parent.data) in self.array_args:  # an argument's array wrapped inside the function
                     slot = self._new("arg", self._use(parent.data), parent.data, False)
+                elif id(parent.data) in self.op_arrays:  # an op result detached: computed per call too
+                    slot = self._detached(parent.data)
                 else:
                     slot = self._new("leaf", parent, parent.data, parent.requires_grad and self.grad_enabled)
                 self.slot_of[id(parent)] = slot
@@ -113,7 +124,16 @@ class _Tracer:
             return slot
         if id(array) in self.array_args:
             return self._new("arg", self._use(array), array, False)
+        if id(array) in self.op_arrays:  # `h.data` of an op result h, handed on as a constant
+            return self._detached(array)
         return self._new("const", array, array, False)
+
+    def _detached(self, array: np.ndarray) -> int:
+        """A slot for an op result's values with no gradient: baking them in would replay stale values."""
+        slot = self._new("op", len(self.tape), array, False)
+        self.tape.append((_DETACH, (self.op_arrays[id(array)],), (), (), slot, False))
+        self.saved.append(())
+        return slot
 
     def _use(self, array: Any) -> int:
         i = self.array_args[id(array)]
@@ -142,6 +162,7 @@ class _Tracer:
         self.tape.append((op, ins, static, named, slot, variadic))
         self.saved.append(saved)
         self.slot_of[id(t)] = slot
+        self.op_arrays[id(out)] = slot
         self.keep.append(t)
         return t
 
@@ -177,11 +198,12 @@ class _Trace:
         kinds, values, needs = tracer.kinds, tracer.values, tracer.needs
         self.live = live = self._live(out_slot)
         self.leaves = [values[j] for j in range(len(kinds)) if kinds[j] == "leaf" and live[j]]
-        # The node's parents: the arguments and leaves that need a gradient and reach the output.
-        self.parents = [j for j in range(len(kinds)) if kinds[j] in ("arg", "leaf") and needs[j] and live[j]]
         self.needs_node = grad_enabled and needs[out_slot]
+        reached = self._reached(out_slot) if self.needs_node else [False] * len(kinds)
+        # The node's parents: the arguments and leaves a gradient reaches from the output.
+        self.parents = [j for j in range(len(kinds)) if kinds[j] in ("arg", "leaf") and reached[j]]
         # Which entries keep their saved values: those whose output a gradient flows through.
-        self.backs = [k for k, e in enumerate(tracer.tape) if live[e[4]] and self.needs_node and needs[e[4]]]
+        self.backs = [k for k, e in enumerate(tracer.tape) if reached[e[4]]]
         name = getattr(fn, "__name__", type(fn).__name__)
         self.op = Op(f"compiled {name}", fn, "δ of every input by the traced VJPs")
         n = len(self.parents)
@@ -214,6 +236,18 @@ class _Trace:
                 for i in ins:
                     live[i] = True
         return live
+
+    def _reached(self, out_slot: int) -> list[bool]:
+        """Which slots a gradient reaches from the output. Not every live slot that needs one: a
+        value read only detached, or only under `no_grad`, is computed but gets no gradient."""
+        tr = self.tracer
+        reached = [False] * len(tr.kinds)
+        reached[out_slot] = True
+        for _op, ins, _, _, slot, _ in reversed(tr.tape):
+            if reached[slot] and tr.needs[slot]:
+                for i in ins:
+                    reached[i] = reached[i] or tr.needs[i]
+        return reached
 
     def _flows(self):
         """(tape index, entry, [(input position, input slot)]) for every VJP the backward runs,
