@@ -82,7 +82,10 @@ class _Tracer:
         self.values: list[Any] = []  # arg index, leaf Tensor, constant value, or tape index
         self.shapes: list[tuple] = []
         self.dtypes: list[Any] = []
-        self.needs: list[bool] = []  # does a gradient flow to this slot from a leaf that requires grad
+        # Does a gradient flow to this slot: an argument's or leaf's requires_grad (whatever the
+        # grad mode where it is first read: a parameter read first under `no_grad` may be read
+        # again outside it), an op result's recorded inputs and the grad mode it ran in.
+        self.needs: list[bool] = []
         self.tape: list[tuple] = []
         self.saved: list[tuple] = []  # each entry's saved values at trace time, for the probe
         self.keep: list[Tensor] = []  # results made while tracing, alive so their ids stay unique
@@ -96,7 +99,7 @@ class _Tracer:
         self.used: set[int] = set()  # the arguments the tape reads
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                self.slot_of[id(a)] = self._new("arg", i, a.data, a.requires_grad and grad_enabled)
+                self.slot_of[id(a)] = self._new("arg", i, a.data, a.requires_grad)
         self.arg_slots = set(self.slot_of.values())
 
     def _new(self, kind: str, value: Any, array: Any, needs: bool) -> int:
@@ -118,7 +121,7 @@ class _Tracer:
                 elif id(parent.data) in self.op_arrays:  # an op result detached: computed per call too
                     slot = self._detached(parent.data)
                 else:
-                    slot = self._new("leaf", parent, parent.data, parent.requires_grad and self.grad_enabled)
+                    slot = self._new("leaf", parent, parent.data, parent.requires_grad)
                 self.slot_of[id(parent)] = slot
                 self.keep.append(parent)
             return slot
@@ -192,13 +195,14 @@ class _Trace:
     returns the result Tensor (one node), `backward(g, S)` gives the gradients of that node's
     parents from δ of the output."""
 
-    def __init__(self, tracer: _Tracer, out_slot: int, fn: Any, grad_enabled: bool) -> None:
+    def __init__(self, tracer: _Tracer, out_slot: int, fn: Any) -> None:
         self.tracer, self.out_slot = tracer, out_slot
         self.names = _parameter_names(fn)
         kinds, values, needs = tracer.kinds, tracer.values, tracer.needs
         self.live = live = self._live(out_slot)
         self.leaves = [values[j] for j in range(len(kinds)) if kinds[j] == "leaf" and live[j]]
-        self.needs_node = grad_enabled and needs[out_slot]
+        # An `enable_grad()` inside records the output under an outer `no_grad`, as eagerly.
+        self.needs_node = needs[out_slot]
         reached = self._reached(out_slot) if self.needs_node else [False] * len(kinds)
         # The node's parents: the arguments and leaves a gradient reaches from the output.
         self.parents = [j for j in range(len(kinds)) if kinds[j] in ("arg", "leaf") and reached[j]]
@@ -523,7 +527,7 @@ class Compiled:
         if slot is None or tracer.kinds[slot] != "op":
             self._eagerly(key, "the function returns one of its inputs or a leaf, so there is nothing to replay")
             return None
-        trace = _Trace(tracer, slot, self.fn, enabled)
+        trace = _Trace(tracer, slot, self.fn)
         trace.bindings = _bindings(self.fn)
         self._cache[key] = trace
         return trace

@@ -58,3 +58,41 @@ def test_detach_and_data_of_an_intermediate_are_read_per_call():
     v0, g0 = _grads(fn, x)
     np.testing.assert_allclose(v1, v0, **EXACT)
     np.testing.assert_allclose(g1, g0, **EXACT)
+
+
+def test_parameter_first_read_under_no_grad_still_gets_its_gradient():
+    W = T(rng.normal(size=(2, 3)), True)
+
+    def fn(x):
+        with ad.no_grad():
+            scale = (W * W).sum()
+        return (x @ W).sum() * scale
+
+    f = ad.compile(fn)
+    x = T(np.ones((4, 2)))
+    for _ in range(2):
+        W.grad = None
+        fn(x).backward()
+        eager, W.grad = W.grad, None
+        f(x).backward()
+        np.testing.assert_allclose(W.grad, eager, **EXACT)
+
+
+def test_enable_grad_inside_records_under_an_outer_no_grad():
+    W = T(rng.normal(size=3), True)
+
+    def fn(x):
+        with ad.enable_grad():
+            return (x * W).tanh().sum()
+
+    f = ad.compile(fn)
+    x = T(np.ones(3))
+    for _ in range(2):
+        with ad.no_grad():
+            eager, got = fn(x), f(x)
+        assert got.requires_grad == eager.requires_grad
+        eager.backward()
+        g0, W.grad = W.grad, None
+        got.backward()
+        np.testing.assert_allclose(W.grad, g0, **EXACT)
+        W.grad = None
