@@ -90,13 +90,15 @@ def _run(
     targets: dict[Tensor, Any] | None,
     create_graph: bool = False,
     hooks: bool = True,
+    skip_hooks: frozenset = frozenset(),
 ) -> None:
     """Propagate `seeds` from `roots` back through the graph.
 
     With `targets` None, accumulate into the `.grad` of every leaf that requires grad; else fill
     `targets[t]` with the gradient reaching each tensor t in it and touch no `.grad`. With
     `create_graph`, gradients are Tensors computed by the ops' graph VJPs, so they are recorded
-    and can be differentiated again.
+    and can be differentiated again. The hooks of `skip_hooks` do not run (a compiled node's
+    parents, whose hooks the walk that asked for their gradients runs).
     """
     counts = consumer_counts(roots)
     grads: dict[Tensor, Any] = {}
@@ -114,7 +116,7 @@ def _run(
         while ready:
             t = ready.pop()
             g = grads.pop(t)
-            if hooks and t._hooks:
+            if hooks and t._hooks and t not in skip_hooks:
                 g = _call_hooks(t, g, create_graph)
             node_op = t._op
             if targets is not None:

@@ -437,14 +437,17 @@ def _grad_of(trace: _Trace, i: int, g: np.ndarray, S: tuple, memo: list, call: A
 
 def _graph_grad_of(i: int, g: Tensor, z: Tensor, xs: tuple, saved: tuple) -> Tensor:
     """For create_graph=True: run the function again eagerly and differentiate that, recorded."""
-    from autodiff.backward import grad
+    from autodiff.backward import _run
 
     _, memo, (fn, args) = saved
     m = memo[1]
     if m is None or m[0] is not g:
+        targets: dict[Tensor, Any] = dict.fromkeys(xs)
         with enable_grad():
             out = fn(*args)
-        m = memo[1] = (g, grad(out, list(xs), g, create_graph=True))
+            # The parents' own hooks run once, when the outer walk reaches them, not here as well.
+            _run([out], [g], targets, create_graph=True, skip_hooks=frozenset(xs))
+        m = memo[1] = (g, [_const(np.zeros_like(x.data)) if targets[x] is None else targets[x] for x in xs])
     return m[1][i]
 
 

@@ -96,3 +96,18 @@ def test_enable_grad_inside_records_under_an_outer_no_grad():
         got.backward()
         np.testing.assert_allclose(W.grad, g0, **EXACT)
         W.grad = None
+
+
+def test_a_parameter_hook_runs_once_when_the_gradient_is_recorded():
+    W = T(rng.normal(size=3), True)
+    W.register_hook(lambda g: g * 2.0)
+
+    def fn(x):
+        return (x * W).tanh().sum()
+
+    x = T(np.ones(3))
+    (eager,) = ad.grad(fn(x), W, create_graph=True)
+    f = ad.compile(fn)
+    for _ in range(2):
+        (got,) = ad.grad(f(x), W, create_graph=True)
+        np.testing.assert_allclose(got.data, eager.data, **EXACT)
