@@ -228,7 +228,11 @@ class _Trace:
         self._guarded: Callable | None = None
         self.leaf_guard = [(t, t.requires_grad, t.data.shape, t.data.dtype) for t in self.leaves]
         self.bindings: list[tuple] = []
-        del tracer.saved[:]  # the probe is done: the trace-time values are not kept alive
+        # The probe is done: the trace-time values (saved, and every result made while tracing) are
+        # not kept alive with the trace, which lives as long as the compiled function.
+        del tracer.saved[:], tracer.keep[:]
+        tracer.slot_of.clear()
+        tracer.op_arrays.clear()
 
     def _live(self, out_slot: int) -> list[bool]:
         """Which slots the output depends on: only those are computed (dead code is dropped)."""

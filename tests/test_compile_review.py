@@ -111,3 +111,25 @@ def test_a_parameter_hook_runs_once_when_the_gradient_is_recorded():
     for _ in range(2):
         (got,) = ad.grad(f(x), W, create_graph=True)
         np.testing.assert_allclose(got.data, eager.data, **EXACT)
+
+
+def test_a_trace_does_not_keep_the_trace_time_activations_alive(monkeypatch):
+    import gc
+    import weakref
+
+    from autodiff import compiler
+
+    made = []
+    record = compiler._Tracer.record
+
+    def spy(self, op, out, *args, **kwargs):
+        made.append(weakref.ref(out))
+        return record(self, op, out, *args, **kwargs)
+
+    monkeypatch.setattr(compiler._Tracer, "record", spy)
+    W = T(rng.normal(size=(50, 50)), True)
+    f = ad.compile(lambda x: (x @ W).tanh().sum())
+    f(T(rng.normal(size=(100, 50))))
+    gc.collect()
+    assert f.traces == 1 and made
+    assert [r for r in made if r() is not None] == []
