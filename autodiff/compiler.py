@@ -570,6 +570,10 @@ def _signature(a: Any) -> Any:
         return (d.shape, d.dtype, a.requires_grad)
     if type(a) is np.ndarray:
         return ("array", a.shape, a.dtype)
+    if isinstance(a, (float, np.floating)):
+        # By its bits: −0.0 == 0.0 (a trace of one would replay for the other), and NaN != NaN (a
+        # new trace on every call, each kept).
+        return ("value", type(a), float(a).hex())
     try:
         hash(a)
     except TypeError:

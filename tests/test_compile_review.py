@@ -133,3 +133,15 @@ def test_a_trace_does_not_keep_the_trace_time_activations_alive(monkeypatch):
     gc.collect()
     assert f.traces == 1 and made
     assert [r for r in made if r() is not None] == []
+
+
+def test_nan_and_negative_zero_scalar_arguments():
+    fn = lambda x, s: (1.0 / (x * s)).sum()  # noqa: E731
+    f = ad.compile(fn)
+    x = T(np.ones(3), True)
+    with np.errstate(all="ignore"):
+        f(x, 0.0)
+        np.testing.assert_array_equal(f(x, -0.0).data, fn(x, -0.0).data)
+        for _ in range(5):
+            f(x, float("nan"))
+    assert f.traces == 3 and len(f._cache) == 3
