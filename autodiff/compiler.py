@@ -615,12 +615,14 @@ def _reachable(root: Any) -> tuple:
 
 def _bindings(fn: Any) -> list[tuple]:
     """(cell, None, object) for each closure cell, (globals, name, object) for each global the
-    function names, that may lead to parameters: rebinding one (`W = new`) means a new trace.
+    function names, that may lead to parameters or be a constant array: rebinding one (`W = new`)
+    means a new trace.
     Modules are watched through `structure_changed` instead."""
     fn = getattr(fn, "__func__", fn)
     if not isinstance(fn, types.FunctionType):
         return []
-    kinds = (Tensor, list, tuple, dict, types.FunctionType, functools.partial)
+    # An ndarray too: a constant operand is baked into the trace as the object it was.
+    kinds = (Tensor, np.ndarray, list, tuple, dict, types.FunctionType, functools.partial)
     out: list[tuple] = [(c, None, c.cell_contents) for c in fn.__closure__ or () if _filled(c)]
     out = [b for b in out if isinstance(b[2], kinds) or _is_module(b[2])]
     g = fn.__globals__

@@ -145,3 +145,17 @@ def test_nan_and_negative_zero_scalar_arguments():
         for _ in range(5):
             f(x, float("nan"))
     assert f.traces == 3 and len(f._cache) == 3
+
+
+def test_a_rebound_closure_array_traces_again():
+    M = np.ones(3)
+
+    def fn(x):
+        return (x * M).sum()
+
+    f = ad.compile(fn)
+    x = T([1.0, 2.0, 3.0], True)
+    f(x)
+    M = np.full(3, 2.0)
+    np.testing.assert_allclose(f(x).data, fn(x).data)
+    assert f.traces == 2
