@@ -523,11 +523,12 @@ class Compiled:
             state.tracer, state.enabled = None, enabled
         if not isinstance(out, Tensor):
             raise TypeError(f"compile: the function must return one Tensor, it returned {type(out).__name__}")
-        # An array argument no op read as it was given was converted first (class indices made
-        # integers, say): the trace holds the converted copy. (A Tensor argument may simply be unused.)
-        unread = [i for i, a in enumerate(args) if type(a) is np.ndarray and i not in tracer.used]
+        # An array or Tensor argument no op read as it was given was converted first (class indices
+        # made integers, say, from a float Tensor): the trace holds the converted copy. One simply
+        # unused cannot be told from that, so it runs eagerly too: slower, never stale.
+        unread = [i for i, a in enumerate(args) if isinstance(a, (Tensor, np.ndarray)) and i not in tracer.used]
         if unread:
-            self._eagerly(key, f"argument {unread[0]} never reached an op as it was given (it was converted or read as "
+            self._eagerly(key, f"argument {unread[0]} never reached an op as it was given (unused, or converted or read as "
                           "numbers first), so a replay could not read it afresh")
             return None
         slot = tracer.slot_of.get(id(out))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import autodiff as ad
 
@@ -159,3 +160,19 @@ def test_a_rebound_closure_array_traces_again():
     M = np.full(3, 2.0)
     np.testing.assert_allclose(f(x).data, fn(x).data)
     assert f.traces == 2
+
+
+def test_class_indices_in_a_float_tensor_are_read_per_call():
+    import nn
+
+    model = nn.Linear(2, 3, rng=np.random.default_rng(0))
+
+    def fn(x, t):
+        return nn.functional.cross_entropy(model(x), t)
+
+    f = ad.compile(fn)
+    X = T(rng.normal(size=(4, 2)))
+    with pytest.warns(RuntimeWarning, match="argument 1"):
+        f(X, ad.Tensor(np.array([0, 1, 2, 0])))  # a float64 Tensor, made integers inside
+    t = ad.Tensor(np.array([2, 2, 1, 1]))
+    np.testing.assert_allclose(f(X, t).data, fn(X, t).data, **EXACT)
