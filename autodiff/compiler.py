@@ -608,7 +608,8 @@ def _reachable(root: Any) -> tuple:
             stack.extend(x.__globals__[n] for n in _names(x.__code__) if n in x.__globals__)
             stack.extend(x.__defaults__ or ())
         elif _is_module(x):
-            found.append((id(x), x.training))
+            # Its plain settings too (a LeakyReLU's slope, a Dropout's p): the trace baked them in.
+            found.append((id(x), tuple((k, v) for k, v in vars(x).items() if _literal(v) or type(v) is float)))
             stack.append(type(x).forward)
             stack.extend(vars(x).values())
     return tuple(found)

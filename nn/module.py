@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autodiff.compiler import structure_changed
-from autodiff.tensor import Tensor, mark_modified
+from autodiff.tensor import mark_modified
 from nn.npz import open_npz
 from nn.parameter import Buffer, Parameter
 from nn.serialization import check_state, save_npz
@@ -63,9 +63,9 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # What a compiled function reaches may change: it checks again before its next call.
-        if name == "training" or isinstance(value, (Module, Tensor, list, tuple, dict)):
-            structure_changed()
+        # What a compiled function reaches, or a setting it baked in, may change: it checks again
+        # before its next call.
+        structure_changed()
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:

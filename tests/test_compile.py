@@ -460,3 +460,12 @@ def test_hooks_run_on_parameters_and_a_hook_inside_the_function_runs_it_eagerly(
         c(ad.Tensor(np.ones((1, 2)))).backward()
     c(ad.Tensor(np.ones((1, 2)))).backward()
     assert len(inner) == 2  # both calls ran g itself, hook and all
+
+
+def test_a_changed_module_setting_traces_again():
+    act = nn.LeakyReLU(0.1)
+    f = ad.compile(act)
+    x = ad.Tensor(np.array([-1.0, 2.0]))
+    assert f(x).data[0] == pytest.approx(-0.1)
+    act.negative_slope = 0.5
+    assert f(x).data[0] == pytest.approx(-0.5) and f.traces == 2
