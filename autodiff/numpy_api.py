@@ -159,8 +159,13 @@ _VALUES = (int, float, complex, np.ndarray, np.generic, list, tuple)
 def compare(ufunc: np.ufunc, a: Any, b: Any) -> Any:
     """`a < b`, `a == b`, ... for a Tensor `a`: NumPy's comparison of the values, a boolean ndarray
     with no graph (as PyTorch's comparisons, which do not require grad); usable as `where`'s cond."""
+    from autodiff.grad_mode import state
     from autodiff.tensor import Tensor
 
+    if state.tracer is not None:  # inside ad.compile's trace: the mask would be baked into it
+        from autodiff.compiler import not_traceable
+
+        not_traceable("it compares values (x > 0, say), and a replay would reuse the first call's mask")
     if isinstance(b, Tensor):
         return ufunc(a.data, b.data)
     if isinstance(b, _VALUES):

@@ -469,3 +469,11 @@ def test_a_changed_module_setting_traces_again():
     assert f(x).data[0] == pytest.approx(-0.1)
     act.negative_slope = 0.5
     assert f(x).data[0] == pytest.approx(-0.5) and f.traces == 2
+
+
+def test_a_mask_from_the_values_runs_eagerly_rather_than_being_replayed():
+    f = ad.compile(lambda x: ad.where(x > 0, x, 0.1 * x).sum())
+    with pytest.warns(RuntimeWarning, match="compares values"):
+        assert f(ad.Tensor([1.0, -1.0])).item() == pytest.approx(0.9)
+    assert f(ad.Tensor([-1.0, 1.0])).item() == pytest.approx(0.9)
+    assert f(ad.Tensor([-1.0, -1.0])).item() == pytest.approx(-0.2)  # eagerly, with this call's mask
