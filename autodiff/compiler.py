@@ -93,12 +93,16 @@ class _Tracer:
         self.op_arrays: dict[int, int] = {}  # id of an op result's array -> its slot (alive in `keep`)
         # Arrays the replay must read from the call's arguments: array arguments, and Tensor
         # arguments' data (`x.data` passed on to an op), found by identity wherever they show up.
-        self.array_args = {id(a.data if isinstance(a, Tensor) else a): i for i, a in enumerate(args)
-                           if isinstance(a, (Tensor, np.ndarray))}
+        # An argument passed twice (f(x, x)) is read through its first position: the trace key
+        # records the aliasing, so this trace replays only for calls that alias the same way.
+        self.array_args: dict[int, int] = {}
+        for i, a in enumerate(args):
+            if isinstance(a, (Tensor, np.ndarray)):
+                self.array_args.setdefault(id(a.data if isinstance(a, Tensor) else a), i)
         self.arg_is_tensor = [isinstance(a, Tensor) for a in args]
         self.used: set[int] = set()  # the arguments the tape reads
         for i, a in enumerate(args):
-            if isinstance(a, Tensor):
+            if isinstance(a, Tensor) and id(a) not in self.slot_of:
                 self.slot_of[id(a)] = self._new("arg", i, a.data, a.requires_grad)
         self.arg_slots = set(self.slot_of.values())
 
@@ -526,7 +530,9 @@ class Compiled:
         # An array or Tensor argument no op read as it was given was converted first (class indices
         # made integers, say, from a float Tensor): the trace holds the converted copy. One simply
         # unused cannot be told from that, so it runs eagerly too: slower, never stale.
-        unread = [i for i, a in enumerate(args) if isinstance(a, (Tensor, np.ndarray)) and i not in tracer.used]
+        first = {id(a): i for i, a in reversed(list(enumerate(args)))}  # an alias counts as read with its first
+        unread = [i for i, a in enumerate(args)
+                  if isinstance(a, (Tensor, np.ndarray)) and i not in tracer.used and first[id(a)] not in tracer.used]
         if unread:
             self._eagerly(key, f"argument {unread[0]} never reached an op as it was given (unused, or converted or read as "
                           "numbers first), so a replay could not read it afresh")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -29,9 +31,14 @@ def test_same_tensor_passed_twice_then_different_tensors():
 
     f = ad.compile(fn)
     x = T(np.ones(3), True)
-    f(x, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # replayed, not run eagerly
+        np.testing.assert_allclose(f(x, x).data, fn(x, x).data)
+        y = T(np.full(3, 2.0), True)
+        np.testing.assert_allclose(f(y, y).data, fn(y, y).data)
     a, b = T([1.0, 2, 3], True), T([10.0, 20, 30], True)
     np.testing.assert_allclose(f(a, b).data, fn(a, b).data)
+    assert f.traces == 2
 
 
 def test_same_array_passed_twice_then_different_arrays():
@@ -42,7 +49,9 @@ def test_same_array_passed_twice_then_different_arrays():
 
     f = ad.compile(fn)
     x = np.ones(3)
-    f(x, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(f(x, x).data, fn(x, x).data)
     a, b = np.array([1.0, 2, 3]), np.array([10.0, 20, 30])
     np.testing.assert_allclose(f(a, b).data, fn(a, b).data)
 
