@@ -30,6 +30,7 @@ import nn
 import nn.npz
 from autodiff import Tensor
 from nn.playground import main as playground
+from tests.pickle_payload import Payload
 
 
 # ---------------------------------------------------------------------------- the world
@@ -119,16 +120,6 @@ def _write_zip(path: Path, members: dict[str, bytes]) -> None:
 
 def _good_members(w: World) -> dict[str, bytes]:
     return {f"{k}.npy": _npy_bytes(v) for k, v in w.model.state_dict().items()}
-
-
-class Payload:
-    """Unpickling this writes a marker file: proof that a loader ran pickle."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.write_text, (Path(self.marker), "unpickled!"))
 
 
 def _marker(w: World) -> Path:

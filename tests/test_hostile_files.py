@@ -30,6 +30,7 @@ import pytest
 
 import nn
 import nn.npz
+from tests.pickle_payload import Payload
 
 #: What a refused load may allocate: a few header buffers, nothing like the arrays a file declares.
 ALLOWED_PEAK = 2 * 2**20
@@ -183,16 +184,6 @@ def bzip2_victim(w: World) -> None:
 
 def symlink_path(w: World) -> None:
     os.symlink(w.good, w.path)  # to a good file: only the link is wrong
-
-
-class Payload:
-    """Unpickling this writes a marker file: proof that a loader ran pickle."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.write_text, (Path(self.marker), "unpickled!"))
 
 
 def object_array(w: World) -> bytes:
