@@ -114,6 +114,54 @@ def _result(out: Any) -> np.ndarray:
     return out if type(out) is _ndarray else _asarray(out)
 
 
+#: PyTorch's spelling of a NumPy keyword → NumPy's: every op (and `accepts_torch_names` function)
+#: that takes `axis=` also takes `dim=`, and `keepdims=` also `keepdim=`. Renamed only after a
+#: call fails to bind (`renamed`), so a call without them pays nothing for them.
+TORCH_NAMES = {"dim": "axis", "keepdim": "keepdims"}
+
+
+def renamed(params: Any, name: str, kwargs: dict) -> dict | None:
+    """`kwargs` with PyTorch's keywords (`TORCH_NAMES`) renamed to NumPy's, for a function whose
+    parameters are `params` (a signature's mapping); None if there is nothing to rename, so the
+    caller's TypeError stands. Both spellings given is a TypeError, unless the NumPy one holds
+    its default (a Tensor method passes `axis=axis` on, None when the caller wrote `dim=`)."""
+    found = [k for k, v in TORCH_NAMES.items() if k in kwargs and k not in params and v in params]
+    if not found:
+        return None
+    kw = dict(kwargs)
+    for k in found:
+        numpy_name = TORCH_NAMES[k]
+        value = kw.pop(k)
+        default = params[numpy_name].default
+        given = kw.get(numpy_name, default)
+        if given is not default and given != default and given != value:
+            raise TypeError(f"{name}: got both {numpy_name}={given!r} and {k}={value!r} (the same argument)")
+        kw[numpy_name] = value
+    return kw
+
+
+def accepts_torch_names(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Let a plain function (not an `@op`) that takes `axis=`/`keepdims=` take `dim=`/`keepdim=` too.
+
+    Ops get this from `@op`; this is the same rule for functions composed of ops (var, norm …)."""
+    import functools
+
+    params = inspect.signature(fn).parameters
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TypeError:
+            kw = renamed(params, name, kwargs) if kwargs else None
+            if kw is None:
+                raise
+        return fn(*args, **kw)
+
+    return call
+
+
 def op(
     forward: Callable[..., Any] | None = None,
     *,
@@ -238,10 +286,19 @@ def _unary(node_op: Op) -> Callable[..., Tensor]:
 def _unary_static(node_op: Op) -> Callable[..., Tensor]:
     forward = node_op.forward
 
+    params = inspect.signature(forward).parameters
+    name = node_op.name
+
     def apply(x: Any, *args: Any, **kwargs: Any) -> Tensor:
         if type(x) is not Tensor:
             x = _as_tensor(x)
-        out, saved = forward(x.data, *args, **kwargs)
+        try:
+            out, saved = forward(x.data, *args, **kwargs)
+        except TypeError:  # dim= for axis= (TORCH_NAMES): renamed here, so other calls pay nothing
+            kw = renamed(params, name, kwargs) if kwargs else None
+            if kw is None:
+                raise
+            return apply(x, *args, **kw)
         if type(out) is not _ndarray:
             out = _asarray(out)
         if x.requires_grad and state.enabled:
@@ -298,6 +355,8 @@ def _nary(node_op: Op, arity: int) -> Callable[..., Tensor]:
     forward = node_op.forward
     name = node_op.name
 
+    params = inspect.signature(forward).parameters
+
     def apply(*args: Any, **kwargs: Any) -> Tensor:
         inputs = args[:arity]
         # The common case in one pass, without generators: every tensor input is a Tensor.
@@ -318,6 +377,11 @@ def _nary(node_op: Op, arity: int) -> Callable[..., Tensor]:
         except ValueError as e:
             shapes = " and ".join(str(np.shape(x)) for x in arrays)
             raise ValueError(f"{name}: shapes {shapes}: {e}") from None
+        except TypeError:  # dim= for axis= (TORCH_NAMES)
+            kw = renamed(params, name, kwargs) if kwargs else None
+            if kw is None:
+                raise
+            return apply(*args, **kw)
         if type(out) is not _ndarray:
             out = _asarray(out)
         if needs_grad and state.enabled:
@@ -343,6 +407,7 @@ def _mixed_inputs(inputs: Sequence[Any]) -> tuple[tuple[Tensor | None, ...], lis
 def _variadic(node_op: Op) -> Callable[..., Tensor]:
     forward = node_op.forward
     name = node_op.name
+    params = inspect.signature(forward).parameters
 
     def apply(tensors: Any, *args: Any, **kwargs: Any) -> Tensor:
         if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
@@ -350,7 +415,13 @@ def _variadic(node_op: Op) -> Callable[..., Tensor]:
         if not tensors:
             raise ValueError(f"{name}: needs at least one tensor")
         ts = [_as_tensor(t) for t in tensors]
-        out, saved = forward([t.data for t in ts], *args, **kwargs)
+        try:
+            out, saved = forward([t.data for t in ts], *args, **kwargs)
+        except TypeError:  # dim= for axis= (TORCH_NAMES)
+            kw = renamed(params, name, kwargs) if kwargs else None
+            if kw is None:
+                raise
+            return apply(tensors, *args, **kw)
         out = _result(out)
         if state.enabled and any(t.requires_grad for t in ts):
             return _node(out, node_op, tuple(ts), saved)

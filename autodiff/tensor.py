@@ -305,20 +305,21 @@ class Tensor:
         return gelu(self, approximate)
 
     # ----------------------------------------------------------------- reductions
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return sum(self, axis, keepdims)
+    # `**torch_names`: PyTorch's dim=/keepdim=, renamed by the op (autodiff.op.TORCH_NAMES).
+    def sum(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        return sum(self, axis=axis, keepdims=keepdims, **torch_names)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return mean(self, axis, keepdims)
+    def mean(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        return mean(self, axis=axis, keepdims=keepdims, **torch_names)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return max(self, axis, keepdims)
+    def max(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        return max(self, axis=axis, keepdims=keepdims, **torch_names)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return min(self, axis, keepdims)
+    def min(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        return min(self, axis=axis, keepdims=keepdims, **torch_names)
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return logsumexp(self, axis, keepdims)
+    def logsumexp(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        return logsumexp(self, axis=axis, keepdims=keepdims, **torch_names)
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
@@ -335,11 +336,11 @@ class Tensor:
         return getitem(self, index)
 
     # ----------------------------------------------------------------- neural
-    def softmax(self, axis: int = -1) -> Tensor:
-        return softmax(self, axis)
+    def softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
+        return softmax(self, axis=axis, **torch_names)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return log_softmax(self, axis)
+    def log_softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
+        return log_softmax(self, axis=axis, **torch_names)
 
 
 _new = object.__new__
