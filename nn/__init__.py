@@ -11,19 +11,42 @@
 >>> opt.zero_grad(); loss.backward(); opt.step()
 """
 
-from nn import datasets, functional, init, lr_scheduler, utils
-from nn.activations import GELU, LeakyReLU, Softplus
-from nn.adaptive import Adagrad, RMSprop
-from nn.checkpoint import load_checkpoint, save_checkpoint
-from nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
+import sys
+
+from nn import datasets, functional, init, utils
 from nn.data import batches, kfold
 from nn.interop import export_onnx, from_torch, to_torch
-from nn.layers import MLP, Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
-from nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from nn.module import IncompatibleKeys, Module
-from nn.norm import BatchNorm1d, Dropout, LayerNorm
-from nn.optim import SGD, Adam, AdamW, Optimizer
+from nn.io.checkpoint import load_checkpoint, save_checkpoint
+from nn.modules import (
+    GELU,
+    MLP,
+    AvgPool2d,
+    BatchNorm1d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    Conv2d,
+    CrossEntropyLoss,
+    Dropout,
+    Flatten,
+    Identity,
+    IncompatibleKeys,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    Module,
+    MSELoss,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softplus,
+    Tanh,
+)
+from nn.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, lr_scheduler
 from nn.parameter import Buffer, Parameter
+
+# `nn.lr_scheduler` stays importable by its old path (`from nn.lr_scheduler import StepLR`).
+sys.modules.setdefault("nn.lr_scheduler", lr_scheduler)
 
 __all__ = [
     "GELU",

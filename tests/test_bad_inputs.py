@@ -27,7 +27,7 @@ import pytest
 
 import autodiff as ad
 import nn
-import nn.npz
+import nn.io.npz
 from autodiff import Tensor
 from nn.playground import main as playground
 from tests.pickle_payload import Payload
@@ -495,7 +495,7 @@ def test_loading_never_unpickles_even_when_numpy_is_asked_to(tmp_path):
     members["0.bias.npy"] = _npy_bytes(np.array([Payload(str(marker)), 0.0], dtype=object), allow_pickle=True)
     _write_zip(path, members)
     with pytest.raises(ValueError, match="object array"):
-        nn.npz.load_npz(path)
+        nn.io.npz.load_npz(path)
     assert not marker.exists()
     with np.load(path, allow_pickle=True) as f:  # the control: the payload is live
         f["0.bias"]

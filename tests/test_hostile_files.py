@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 import nn
-import nn.npz
+import nn.io.npz
 from tests.pickle_payload import Payload
 
 #: What a refused load may allocate: a few header buffers, nothing like the arrays a file declares.
@@ -404,7 +404,7 @@ def test_fortran_order_big_endian_and_deflated_entries_load_the_right_numbers(tm
     for (name, p), array in zip(target.named_parameters(), arrays):
         assert p.data is array and p.data.flags.c_contiguous and p.data.dtype.isnative
         np.testing.assert_array_equal(p.data, state[name])
-    loaded = nn.npz.load_npz(path)
+    loaded = nn.io.npz.load_npz(path)
     assert all(a.flags.c_contiguous and a.dtype.isnative for a in loaded.values())
 
 
@@ -427,8 +427,8 @@ def test_with_strict_false_unexpected_entries_are_checked_but_not_read(tmp_path,
     path = tmp_path / "more.npz"
     np.savez(path, **source.state_dict(), extra=np.ones(1000))
     read = []
-    real_read = nn.npz.Archive.read
-    monkeypatch.setattr(nn.npz.Archive, "read", lambda self, key: read.append(key) or real_read(self, key))
+    real_read = nn.io.npz.Archive.read
+    monkeypatch.setattr(nn.io.npz.Archive, "read", lambda self, key: read.append(key) or real_read(self, key))
     target = nn.MLP([2, 3, 2], rng=np.random.default_rng(1))
     assert target.load(path, strict=False) == nn.IncompatibleKeys([], ["extra"])
     assert read == list(source.state_dict())

@@ -178,7 +178,7 @@ def test_a_small_cnn_trains_end_to_end_in_float32():
 
 @pytest.mark.parametrize(("kernel", "stride", "padding"), [((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 1), (0, 2))])
 def test_fold_is_the_adjoint_of_unfold(kernel, stride, padding):
-    from nn.conv import fold, unfold
+    from nn.modules.conv import fold, unfold
 
     x = RNG.normal(size=(2, 3, 5, 4))
     cols = unfold(x, kernel, stride, padding).data

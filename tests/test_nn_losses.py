@@ -514,7 +514,7 @@ def test_hessian_of_a_network_loss_through_linear():
     w = ad.Tensor(layer.weight.data.copy(), requires_grad=True)
 
     def loss(w):  # the fused op a Linear runs, with w in place of its weight
-        return F.cross_entropy(nn.layers._linear(x, w, layer.bias), labels)
+        return F.cross_entropy(nn.modules.linear._linear(x, w, layer.bias), labels)
 
     h = ad.functional.hessian(loss)(w)
     assert h.shape == (2, 3, 2, 3)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nn
-import nn.npz
+import nn.io.npz
 
 
 def make_model(seed=0, dtype=None):
@@ -231,7 +231,7 @@ def test_big_endian_float64_is_float64(tmp_path):
     for p, q in zip(model.parameters(), source.parameters()):
         assert p.data.dtype == np.float64 and p.data.dtype.isnative
         np.testing.assert_array_equal(p.data, q.data)
-    assert nn.npz.load_npz(path)["0.weight"].dtype.isnative
+    assert nn.io.npz.load_npz(path)["0.weight"].dtype.isnative
     other = make_model(2)
     other.load_state_dict({k: v.astype(">f8") for k, v in source.state_dict().items()})
     np.testing.assert_array_equal(other.layers[0].weight.data, source.layers[0].weight.data)

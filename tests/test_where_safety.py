@@ -32,8 +32,8 @@ import nn
 from autodiff.op import registry
 from autodiff.testing.programs import programs
 from nn import functional as F
-from nn.conv import fold, unfold
-from nn.layers import _linear
+from nn.modules.conv import fold, unfold
+from nn.modules.linear import _linear
 from tests.op_table import MAX_SIDE, ROWS, Row, reals
 
 THOROUGH = os.environ.get("HYPOTHESIS_PROFILE", "ci") == "thorough"

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from nn.layers import Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
-from nn.module import Module
+from nn.modules.activation import ReLU, Sigmoid, Tanh
+from nn.modules.container import Sequential
+from nn.modules.linear import Identity, Linear
+from nn.modules.module import Module
 
 #: Our activation → (its torch.nn class name, its ONNX operator).
 ACTIVATIONS: dict[type[Module], tuple[str, str]] = {

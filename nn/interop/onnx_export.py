@@ -14,8 +14,8 @@ import numpy as np
 from autodiff.dtypes import float_dtype
 from autodiff.extras import require
 from nn.interop import ACTIVATIONS, flatten
-from nn.layers import Linear
-from nn.module import Module
+from nn.modules.linear import Linear
+from nn.modules.module import Module
 
 OPSET = 17
 IR_VERSION = 8  # what onnxruntime of the last years reads

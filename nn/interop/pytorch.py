@@ -13,8 +13,9 @@ import numpy as np
 
 from autodiff.extras import require
 from nn.interop import ACTIVATIONS, unsupported
-from nn.layers import Linear, Sequential
-from nn.module import Module
+from nn.modules.container import Sequential
+from nn.modules.linear import Linear
+from nn.modules.module import Module
 from nn.parameter import Parameter
 
 _TORCH_NAMES = {torch_name: ours for ours, (torch_name, _) in ACTIVATIONS.items()}

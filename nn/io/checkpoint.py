@@ -2,7 +2,7 @@
 
 Layout of the archive: `model/<parameter name>` arrays; `optimizer/state/<i>/<name>` arrays (the
 step counts as 0-d int64); `optimizer/param_groups` and `scheduler` as JSON text (a 0-d string
-array), and `format`. It is read by `nn.npz` (never unpickled, hostile files refused), and
+array), and `format`. It is read by `nn.io.npz` (never unpickled, hostile files refused), and
 everything is checked before anything changes, so a checkpoint that does not fit leaves model,
 optimizer and scheduler as they were. Resuming from it continues bit-identically to never having
 stopped.
@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from nn.module import Module
-from nn.npz import Archive, open_npz
-from nn.optimizer import Optimizer
-from nn.serialization import check_state, save_npz
+from nn.io.npz import Archive, open_npz
+from nn.io.state_dict import check_state, save_npz
+from nn.modules.module import Module
+from nn.optim.optimizer import Optimizer
 
 FORMAT = "autodiff-checkpoint-1"
 
@@ -70,7 +70,7 @@ def load_checkpoint(path: str | os.PathLike[str], model: Module, optimizer: Opti
 
     A missing file raises `FileNotFoundError`; anything that does not fit (another model, an
     optimizer of another kind or with other groups, a file that is no checkpoint or that
-    `nn.npz` refuses) raises `ValueError` and changes nothing. Every array entry's shape and dtype
+    `nn.io.npz` refuses) raises `ValueError` and changes nothing. Every array entry's shape and dtype
     are checked from its header before any array is read; only the small JSON texts are read first.
     """
     where = f"load_checkpoint: {os.fspath(path)!r}"

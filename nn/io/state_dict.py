@@ -1,4 +1,4 @@
-"""Checking a state dict against a model, and writing it as an `.npz` archive (`nn.npz` reads one)."""
+"""Checking a state dict against a model, and writing it as an `.npz` archive (`nn.io.npz` reads one)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from autodiff import Tensor
 from autodiff.dtypes import not_real
-from nn.npz import Header
+from nn.io.npz import Header
 
 
 def _as_array(value: Any) -> np.ndarray | Header | str:
@@ -34,7 +34,7 @@ def check_state(
     """Validate `state` against `params` and return (arrays to copy, missing keys, unexpected keys).
 
     Raises one ValueError listing every problem, so nothing is changed on a partial match. The
-    values may be `nn.npz.Header`s (what a file's entries declare), to check a file before reading
+    values may be `nn.io.npz.Header`s (what a file's entries declare), to check a file before reading
     its data. Byte order does not matter: a big-endian float64 array is float64.
     """
     if not isinstance(state, Mapping):

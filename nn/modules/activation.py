@@ -1,4 +1,4 @@
-"""The activations of the next lectures as modules, torch's names: LeakyReLU, Softplus, GELU."""
+"""Activations as modules, torch's names: the lecture's Tanh, Sigmoid, ReLU, and LeakyReLU, Softplus, GELU."""
 
 from __future__ import annotations
 
@@ -6,7 +6,28 @@ from typing import Any
 
 import autodiff as ad
 from autodiff import Tensor
-from nn.module import Module
+from nn.modules.module import Module
+
+
+class Tanh(Module):
+    """z = tanh(a);  δ = (1 − z²) ⊙ δ_out"""
+
+    def forward(self, x: Any) -> Tensor:
+        return ad.tanh(x)
+
+
+class Sigmoid(Module):
+    """z = σ(a) = 1 / (1 + e⁻ᵃ);  δ = z (1 − z) ⊙ δ_out"""
+
+    def forward(self, x: Any) -> Tensor:
+        return ad.sigmoid(x)
+
+
+class ReLU(Module):
+    """z = max(a, 0);  δ = [a > 0] ⊙ δ_out"""
+
+    def forward(self, x: Any) -> Tensor:
+        return ad.relu(x)
 
 
 class LeakyReLU(Module):

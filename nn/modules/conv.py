@@ -18,8 +18,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.op import op
-from nn.layers import _linear
-from nn.module import Module
+from nn.modules.linear import _linear
+from nn.modules.module import Module
 from nn.parameter import Parameter
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from autodiff import Tensor
 from nn import functional as F
-from nn.module import Module
+from nn.modules.module import Module
 from nn.parameter import Buffer
 
 

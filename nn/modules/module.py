@@ -10,9 +10,9 @@ import numpy as np
 
 from autodiff.compiler import structure_changed
 from autodiff.tensor import mark_modified
-from nn.npz import open_npz
+from nn.io.npz import open_npz
+from nn.io.state_dict import check_state, save_npz
 from nn.parameter import Buffer, Parameter
-from nn.serialization import check_state, save_npz
 
 
 class IncompatibleKeys(NamedTuple):
@@ -195,7 +195,7 @@ class Module:
         """Load parameters saved by `save`; a bad file raises and leaves the model unchanged.
 
         Never unpickles. A missing file raises `FileNotFoundError`; a file that is not a readable
-        `.npz` archive of numeric arrays (see `nn.npz`: symbolic links, zip bombs, object arrays,
+        `.npz` archive of numeric arrays (see `nn.io.npz`: symbolic links, zip bombs, object arrays,
         truncated entries …) or does not match the model raises `ValueError`. Every entry's shape
         and dtype are checked from its header before any data is read, so a file declaring a huge
         array is refused without inflating it; with `strict=False`, unexpected entries are not read.

@@ -15,7 +15,7 @@ import autodiff as ad
 from autodiff import Tensor
 from autodiff.compiler import not_traceable
 from autodiff.grad_mode import no_grad
-from nn.module import Module
+from nn.modules.module import Module
 from nn.parameter import Buffer, Parameter
 
 

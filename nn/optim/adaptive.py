@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nn.optimizer import Optimizer
+from nn.optim.optimizer import Optimizer
 
 
 class RMSprop(Optimizer):

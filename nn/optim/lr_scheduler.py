@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nn.optimizer import Optimizer, hyper
+from nn.optim.optimizer import Optimizer, hyper
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "ReduceLROnPlateau", "StepLR"]
 

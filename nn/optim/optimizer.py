@@ -25,7 +25,7 @@ import numpy as np
 from autodiff import Tensor
 from autodiff.dtypes import not_real
 from autodiff.tensor import mark_modified
-from nn.npz import Header
+from nn.io.npz import Header
 
 #: Largest block of a parameter updated at once: small enough for its scratch to stay in L2 cache.
 _BLOCK_BYTES = 256 * 1024
@@ -282,7 +282,7 @@ class Optimizer:
     def _check_state_dict(self, state_dict: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
         """(each group's checked hyperparameters, {index: {name: value to store}}) for `load_state_dict`.
 
-        The state's values may be `nn.npz.Header`s (what a checkpoint's entries declare), to check
+        The state's values may be `nn.io.npz.Header`s (what a checkpoint's entries declare), to check
         a file before reading its data; they are checked but not returned.
         """
         owner = f"{type(self).__name__}.load_state_dict"

@@ -1,6 +1,6 @@
 """Optimizers with torch.optim's exact update rules: SGD (momentum, dampening, Nesterov, weight decay), Adam (amsgrad) and AdamW.
 
-RMSprop and Adagrad live in `nn.adaptive`; the base class (groups, blocks, state dicts) in `nn.optimizer`.
+RMSprop and Adagrad live in `nn.optim.adaptive`; the base class (groups, blocks, state dicts) in `nn.optim.optimizer`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nn.optimizer import Optimizer, betas_pair, fit
+from nn.optim.optimizer import Optimizer, betas_pair, fit
 
 _fit = fit  # the old name, kept for code that imported it
 
