@@ -15,6 +15,21 @@ from autodiff import functional, testing
 from autodiff.anomaly import detect_anomaly
 from autodiff.backward import grad
 from autodiff.compiler import compile
+from autodiff.creation import (
+    arange,
+    empty,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    zeros,
+    zeros_like,
+)
 from autodiff.grad_mode import enable_grad, is_grad_enabled, no_grad
 from autodiff.graph import draw_graph, explain, save_graph
 from autodiff.ops import (
@@ -82,6 +97,7 @@ __all__ = [
     "__version__",
     "abs",
     "add",
+    "arange",
     "astype",
     "broadcast_to",
     "clip",
@@ -92,16 +108,21 @@ __all__ = [
     "detect_anomaly",
     "div",
     "draw_graph",
+    "empty",
     "enable_grad",
     "erf",
     "exp",
     "explain",
+    "eye",
+    "full",
+    "full_like",
     "functional",
     "gelu",
     "getitem",
     "grad",
     "is_grad_enabled",
     "leaky_relu",
+    "linspace",
     "log",
     "log_softmax",
     "logsumexp",
@@ -115,8 +136,13 @@ __all__ = [
     "mul",
     "neg",
     "no_grad",
+    "ones",
+    "ones_like",
     "optimize",
     "pow",
+    "rand",
+    "randint",
+    "randn",
     "relu",
     "reshape",
     "save_graph",
@@ -134,4 +160,6 @@ __all__ = [
     "testing",
     "transpose",
     "where",
+    "zeros",
+    "zeros_like",
 ]
