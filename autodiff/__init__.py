@@ -41,6 +41,7 @@ from autodiff.ops import (
     concatenate,
     cos,
     div,
+    einsum,
     erf,
     exp,
     gelu,
@@ -57,6 +58,7 @@ from autodiff.ops import (
     minimum,
     mul,
     neg,
+    pad,
     pow,
     relu,
     reshape,
@@ -163,3 +165,4 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+__all__ += ["einsum", "pad"]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import autodiff.ops as ops
+from autodiff.ops.einsum import numpy_einsum
 
 
 def _numpy_own(*names: str) -> tuple[None, tuple[str, ...], tuple[str, ...]]:
@@ -71,6 +72,9 @@ NUMPY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     "shape": _numpy_own("a"),
     "ndim": _numpy_own("a"),
     "size": _numpy_own("a", "axis?"),
+    # shape, indexing, linear algebra (issue 24)
+    "pad": (ops.pad, ("array", "pad_width"), ("mode", "constant_values")),
+    "einsum": (numpy_einsum, ("operands",), ("optimize",)),
 }
 
 _BY_OBJECT = {getattr(np, name): (name, row) for name, row in NUMPY.items()}

@@ -343,4 +343,10 @@ ROWS = [
         with_axis(UNIT, single_axis=True), method=lambda x, axis: x.log_softmax(axis)),
 ]
 
+
+# shape, indexing and linear algebra (issue 24): their own file, appended here
+from tests.op_rows_shape import SHAPE_ROWS  # noqa: E402
+
+ROWS += SHAPE_ROWS
+
 BY_NAME = {row.name: row for row in ROWS}

@@ -13,3 +13,9 @@ __all__ = [
     "relu", "reshape", "scatter", "sigmoid", "sin", "softmax", "softplus", "sqrt", "stack", "sub", "sum", "tanh",
     "transpose", "where",
 ]
+
+# shape, indexing and linear algebra (issue 24)
+from autodiff.ops.einsum import einsum
+from autodiff.ops.padding import pad
+
+__all__ += ["einsum", "pad"]
