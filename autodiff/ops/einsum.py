@@ -205,3 +205,6 @@ contract.zero_safe_vjp(_Other(1), _Other(0))
 def numpy_einsum(operands, optimize=False):
     """`np.einsum(subscripts, *operands)` on Tensors (NumPy's `optimize` hint: the path is ours)."""
     return einsum(*operands)
+
+
+numpy_einsum.op = contract.op  # type: ignore[attr-defined]

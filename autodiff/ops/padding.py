@@ -1,8 +1,9 @@
 """pad: NumPy's `np.pad(x, pad_width, mode, constant_values)`, differentiable.
 
-Constant padding is one op whose VJP cuts the padding off δ. The other modes (reflect, symmetric,
-edge, wrap) copy values of x, so they are indexing: each padded axis reads x at the positions
-NumPy's own pad gives for `arange(n)`, and getitem's VJP adds up δ of every copy.
+One op for every mode. Constant padding's VJP cuts the padding off δ. The other modes (reflect,
+symmetric, edge, wrap) copy values of x: each padded axis reads x at the positions NumPy's own pad
+gives for `arange(n)`, so the VJP adds δ of every copy back where it was read from, axis by axis,
+as getitem's VJP does (and as `scatter`, getitem's adjoint, does for grad of grad).
 """
 
 from __future__ import annotations
@@ -37,13 +38,46 @@ def pad_widths(pad_width: Any, ndim: int) -> tuple[tuple[int, int], ...]:
 
 
 @op(name="pad")
-def pad_constant(x, widths=(), constant_values=0.0):
-    """z = x surrounded by constants;  δ_x = δ_z with the padding cut off"""
-    inner = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
-    return np.pad(x, widths, mode="constant", constant_values=constant_values), (inner,)
+def pad_op(x, widths=(), mode="constant", constant_values=0.0):
+    """z = x padded;  δ_x = δ_z with the padding cut off, plus δ of every copy (reflect, edge …) added back"""
+    if mode == "constant":
+        inner = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=constant_values), (inner, ())
+    copies = []  # per padded axis: the shape before it, and where each position reads from
+    shape = x.shape
+    for axis, ((before, after), n) in enumerate(zip(widths, x.shape)):
+        if before or after:
+            if n == 0:
+                raise ValueError(f"pad: cannot {mode}-pad axis {axis} of length 0 (shape {x.shape})")
+            copies.append((shape, (slice(None),) * axis + (np.pad(np.arange(n), (before, after), mode=mode),)))
+            shape = (*shape[:axis], n + before + after, *shape[axis + 1:])
+    return np.pad(x, widths, mode=mode), ((), tuple(copies))
 
 
-pad_constant.vjp(lambda g, inner: g[inner])
+@pad_op.vjp
+def _pad_vjp(g, inner, copies):
+    return _cut(g, inner, copies, _add_back)
+
+
+def _add_back(g, shape, index, repeats):
+    from autodiff.ops.shape import _getitem
+
+    return _getitem(g, shape, index, repeats)
+
+
+def _cut(g, inner, copies, scatter):
+    if inner:
+        return g[inner]
+    for shape, index in reversed(copies):  # each copied position's δ goes back where it was read from
+        g = scatter(g, shape, index, True)
+    return g
+
+
+@pad_op.graph_vjp
+def _(g, z, xs, saved):
+    from autodiff.ops.shape import scatter
+
+    return _cut(g, *saved, scatter)
 
 
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0.0) -> Any:
@@ -56,23 +90,17 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0
     >>> ad.pad(ad.Tensor([1.0, 2.0, 3.0]), 2, mode="reflect").data
     array([3., 2., 1., 2., 3., 2., 1.])
     """
-    from autodiff.ops.shape import getitem
     from autodiff.tensor import as_tensor
 
     x = as_tensor(x)
     if mode not in MODES:
         raise ValueError(f"pad: mode {mode!r} is not one of {', '.join(MODES)}")
     widths = pad_widths(pad_width, x.ndim)
-    if mode == "constant" or not any(b or a for b, a in widths):
-        if isinstance(constant_values, numbers.Real) or np.ndim(constant_values) == 0:
-            constant_values = float(constant_values)  # weak: float32 stays float32
-        return pad_constant(x, widths, constant_values)
-    out = x
-    for axis, ((before, after), n) in enumerate(zip(widths, x.shape)):
-        if not (before or after):
-            continue
-        if n == 0:
-            raise ValueError(f"pad: cannot {mode}-pad axis {axis} of length 0 (shape {x.shape})")
-        index = np.pad(np.arange(n), (before, after), mode=mode)
-        out = getitem(out, (slice(None),) * axis + (index,))
-    return out
+    if mode != "constant":
+        return pad_op(x, widths, mode)
+    if isinstance(constant_values, numbers.Real) or np.ndim(constant_values) == 0:
+        constant_values = float(constant_values)  # weak: float32 stays float32
+    return pad_op(x, widths, mode, constant_values)
+
+
+pad.op = pad_op.op  # type: ignore[attr-defined]
