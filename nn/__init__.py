@@ -42,6 +42,17 @@ from nn.modules import (
     Softplus,
     Tanh,
 )
+from nn.modules import (  # sequences and attention (issue 25)
+    GRU,
+    LSTM,
+    RNN,
+    Embedding,
+    GRUCell,
+    LSTMCell,
+    MultiheadAttention,
+    RNNCell,
+    TransformerEncoderLayer,
+)
 from nn.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, lr_scheduler
 from nn.parameter import Buffer, Parameter
 
@@ -92,4 +103,7 @@ __all__ = [
     "save_checkpoint",
     "to_torch",
     "utils",
+]
+__all__ += [  # sequences and attention (issue 25)
+    "GRU", "LSTM", "RNN", "Embedding", "GRUCell", "LSTMCell", "MultiheadAttention", "RNNCell", "TransformerEncoderLayer",
 ]

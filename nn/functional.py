@@ -445,3 +445,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
     check_reduction(reduction, "binary_cross_entropy_with_logits")
     _same_shape(input, target, "binary_cross_entropy_with_logits")
     return _bce_logits(input, target, reduction=reduction)
+
+
+# ---------------------------------------------------------------------- attention (issue 25)
+from nn.modules.attention import scaled_dot_product_attention  # noqa: E402

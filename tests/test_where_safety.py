@@ -34,6 +34,7 @@ from autodiff.testing.programs import programs
 from nn import functional as F
 from nn.modules.conv import fold, unfold
 from nn.modules.linear import _linear
+from nn.modules.lstm_op import lstm_sequence
 from tests.op_table import MAX_SIDE, ROWS, Row, reals
 
 THOROUGH = os.environ.get("HYPOTHESIS_PROFILE", "ci") == "thorough"
@@ -102,6 +103,16 @@ def _conv_cases(adjoint):
     return cases
 
 
+def _lstm_cases(dtype):
+    @st.composite
+    def draw(d):
+        T, N, n_in, H = (d(st.integers(1, 3)) for _ in range(4))
+        shapes = [(T, N, n_in), (N, H), (N, H), (4 * H, n_in), (4 * H, H), (4 * H,), (4 * H,)]
+        return [d(hnp.arrays(dtype, s, elements=reals())) for s in shapes], {"reverse": d(st.booleans())}
+
+    return draw()
+
+
 def _not_ours(*arrays, **static):
     raise AssertionError("only the ops' own forward is used here")
 
@@ -118,6 +129,7 @@ NN_ROWS = [
         _not_ours, _loss_cases("binary_cross_entropy_with_logits")),
     Row("unfold", unfold, _not_ours, _conv_cases(adjoint=False)),
     Row("fold", fold, _not_ours, _conv_cases(adjoint=True)),
+    Row("lstm", lstm_sequence, _not_ours, _lstm_cases),
 ]
 ALL_ROWS = ROWS + NN_ROWS
 

@@ -18,3 +18,13 @@ __all__ = [
     "Flatten", "Identity", "IncompatibleKeys", "LayerNorm", "LeakyReLU", "Linear", "MSELoss", "MaxPool2d", "Module",
     "ReLU", "Sequential", "Sigmoid", "Softplus", "Tanh",
 ]
+# sequences and attention (issue 25): `rnn` (RNN, LSTM, GRU and cells; `lstm_op` the fused LSTM layer),
+# `sparse` (Embedding), `attention` (MultiheadAttention), `transformer` (TransformerEncoderLayer)
+from nn.modules.attention import MultiheadAttention  # noqa: E402
+from nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+from nn.modules.sparse import Embedding  # noqa: E402
+from nn.modules.transformer import TransformerEncoderLayer  # noqa: E402
+
+__all__ += [
+    "GRU", "LSTM", "RNN", "Embedding", "GRUCell", "LSTMCell", "MultiheadAttention", "RNNCell", "TransformerEncoderLayer",
+]
