@@ -418,7 +418,7 @@ def register_hook(t: Tensor, fn: Callable[..., Any]) -> RemovableHandle:
     if not t.requires_grad:
         raise RuntimeError("register_hook: no gradient flows into a tensor that does not require grad")
     if state.tracer is not None:
-        from autodiff.compiler import not_traceable
+        from autodiff.tracing import not_traceable
 
         not_traceable("it registers a hook on a value inside it, which a replay would never call")
     if t._hooks is None:

@@ -119,7 +119,13 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     if kwargs:
         raise TypeError(f"numpy.{ufunc.__name__}: {', '.join(f'{k}=' for k in kwargs)} not supported on Tensors")
     ours = found[1][0]
-    if ours is None:
+    if ours is None:  # a comparison or test of values (np.greater, np.isnan): a boolean array, no graph
+        from autodiff.grad_mode import state
+
+        if state.tracer is not None:  # inside ad.compile's trace: the mask would be baked into it
+            from autodiff.tracing import not_traceable
+
+            not_traceable(f"it compares values (numpy.{ufunc.__name__}), and a replay would reuse the first call's result")
         return ufunc(*(_data(x) for x in inputs))
     return ours(*inputs)
 
@@ -167,7 +173,7 @@ def compare(ufunc: np.ufunc, a: Any, b: Any) -> Any:
     from autodiff.tensor import Tensor
 
     if state.tracer is not None:  # inside ad.compile's trace: the mask would be baked into it
-        from autodiff.compiler import not_traceable
+        from autodiff.tracing import not_traceable
 
         not_traceable("it compares values (x > 0, say), and a replay would reuse the first call's mask")
     if isinstance(b, Tensor):

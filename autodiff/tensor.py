@@ -8,6 +8,16 @@ from typing import Any
 import numpy as np
 
 from autodiff.dtypes import source_array, to_array
+from autodiff.grad_mode import state as _state
+
+
+def _read_as_number(how: str) -> None:
+    """Inside ad.compile's trace, a value read as a Python number may steer the function: a replay
+    could not follow, so the compiled function runs eagerly."""
+    from autodiff.tracing import not_traceable
+
+    not_traceable(f"it reads a value as a number ({how}), and a replay would reuse the first call's")
+
 
 # A Tensor's values are floats, but one made from bools or integers remembers which, so that it
 # indexes as a mask or as indices, as PyTorch's bool and long tensors do.
@@ -96,6 +106,8 @@ class Tensor:
         """The value of a one-element tensor as a Python float."""
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item, this one has shape {self.shape}")
+        if _state.tracer is not None:
+            _read_as_number("item()")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
@@ -169,6 +181,8 @@ class Tensor:
         return float(self.item())
 
     def __bool__(self) -> bool:
+        if _state.tracer is not None:
+            _read_as_number("bool()")
         return bool(self.data)
 
     # Identity hashing, so tensors can be dict keys and set members (backward relies on it).

@@ -15,6 +15,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.op import op
+from autodiff.tracing import replay_check, tracing
 from autodiff.zero_safe import masked
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -148,6 +149,11 @@ def _class_indices(target: Any, logits_shape: tuple[int, ...], ignore_index: int
                 )
             ignored = True
     return t, ignored
+
+
+def _ignored_targets(t: np.ndarray, shape: tuple, ignore_index: int) -> bool:
+    """`_class_indices`'s choice for a replay of a compiled cross_entropy (its errors included)."""
+    return _class_indices(t, shape, ignore_index, "cross_entropy")[1]
 
 
 def check_ignore_index(ignore_index: Any, name: str) -> int:
@@ -339,6 +345,8 @@ def cross_entropy(
     if type(ignore_index) is not int:
         ignore_index = check_ignore_index(ignore_index, "cross_entropy")
     t, ignored = _class_indices(target, shape, ignore_index, "cross_entropy")
+    if tracing():  # under ad.compile: every replay checks its own targets and chooses the same path
+        replay_check(_ignored_targets, (t, shape, ignore_index), ignored)
     if weight is None and not ignored and len(shape) <= 2 and type(label_smoothing) is float and label_smoothing == 0.0:
         return _cross_entropy(input, target=t, reduction=reduction)  # the plain case: the fast path
     eps = check_label_smoothing(label_smoothing, "cross_entropy")

@@ -127,16 +127,16 @@ def test_a_trace_does_not_keep_the_trace_time_activations_alive(monkeypatch):
     import gc
     import weakref
 
-    from autodiff import compiler
+    from autodiff.compiler.tracer import Tracer
 
     made = []
-    record = compiler._Tracer.record
+    record = Tracer.record
 
     def spy(self, op, out, *args, **kwargs):
         made.append(weakref.ref(out))
         return record(self, op, out, *args, **kwargs)
 
-    monkeypatch.setattr(compiler._Tracer, "record", spy)
+    monkeypatch.setattr(Tracer, "record", spy)
     W = T(rng.normal(size=(50, 50)), True)
     f = ad.compile(lambda x: (x @ W).tanh().sum())
     f(T(rng.normal(size=(100, 50))))

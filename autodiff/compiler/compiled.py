@@ -1,0 +1,164 @@
+"""`ad.compile(fn)`: what it returns, and how a call finds (or makes) the trace it replays.
+
+A call's key is its grad mode and its arguments' structure (Tensors and arrays by shape, dtype
+and requires_grad, inside tuples, lists and dicts; keyword names; every other value itself). A
+trace found under that key replays only if its watch passes: everything else the function read is
+unchanged (autodiff.compiler.guards). Otherwise the function traces again. Some functions cannot be
+replayed at all (a fresh random mask, a comparison of values); they run eagerly, with one warning
+naming the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from autodiff import anomaly
+from autodiff.compiler.codegen import Diverged, Trace
+from autodiff.compiler.guards import aliases, flatten, watch_for
+from autodiff.compiler.tracer import Tracer
+from autodiff.grad_mode import state
+from autodiff.tensor import Tensor
+from autodiff.tracing import Untraceable
+
+#: Traces one compiled function keeps; past it the oldest is dropped (with one warning).
+MAX_TRACES = 64
+
+
+def _never() -> bool:
+    return False
+
+
+class _Eager:
+    """A cache entry for a call that runs eagerly, valid while what the function reads is unchanged."""
+
+    __slots__ = ("watch",)
+
+    def __init__(self, watch: Callable[[], bool]) -> None:
+        self.watch = watch
+
+    def guard(self) -> bool:
+        return self.watch()
+
+
+class Compiled:
+    """What `ad.compile` returns: call it as the function; `traces` counts its traces."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"compile: expected a function or an nn.Module, got {type(fn).__name__}")
+        self.fn = fn
+        self.__wrapped__ = fn
+        if isinstance(fn, types.FunctionType):
+            functools.update_wrapper(self, fn, updated=())
+        self.traces = 0
+        self._cache: dict[tuple, Trace | _Eager] = {}
+        self._reached: set[int] = set()  # ids of Tensors and arrays any trace reached outside its arguments
+        self._warned: set[str] = set()
+
+    def __reduce__(self) -> tuple:
+        # The traces are a cache: a copy (or a pickle) is the function compiled afresh.
+        from autodiff.compiler import compile
+
+        return compile, (self.fn,)
+
+    def __getattr__(self, name: str) -> Any:
+        # `compiled.parameters()`, `compiled.train()`: the module's own attributes.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["fn"], name)
+
+    @property
+    def code(self) -> str:
+        """The Python source of the most recent trace: what a call runs."""
+        traces = [t for t in self._cache.values() if isinstance(t, Trace)]
+        return traces[-1].code if traces else ""
+
+    def _key(self, leaves: list, tree: tuple) -> tuple:
+        reached = self._reached
+        # An argument that is also a Tensor the function reads from its closure (`dist(center)`) is
+        # one slot in that trace: a call with another Tensor must not replay it.
+        shared = tuple((i, id(a)) for i, a in enumerate(leaves) if id(a) in reached) if reached else ()
+        return (state.enabled, tree, aliases(leaves), shared)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if state.tracer is not None or anomaly.active():
+            return self.fn(*args, **kwargs)  # inside another trace it is just ops; under anomaly, checked eagerly
+        leaves, tree = flatten(args, kwargs)
+        key = self._key(leaves, tree)
+        entry = self._cache.get(key)
+        if entry is None or not entry.guard():
+            entry = self._trace(args, kwargs, leaves, tree)
+        if type(entry) is _Eager:
+            return self.fn(*args, **kwargs)
+        try:
+            return entry.call((args, kwargs), *leaves)
+        except Diverged:  # a value the trace chose by (say, an ignored target) is different now
+            entry = self._trace(args, kwargs, leaves, tree)
+            if type(entry) is _Eager:
+                return self.fn(*args, **kwargs)
+            return entry.call((args, kwargs), *leaves)
+
+    def _trace(self, args: tuple, kwargs: dict, leaves: list, tree: tuple) -> Trace | _Eager:
+        enabled = state.enabled
+        try:
+            # What the function reaches, as it is before this call (a function that changes its own
+            # state then traces again on every call, rather than replaying a stale value).
+            watch = watch_for(self.fn, args, kwargs)
+        except Untraceable as e:
+            return self._store(self._key(leaves, tree), self._eagerly(str(e), lambda: False))
+        self._reached |= watch.reached
+        key = self._key(leaves, tree)
+        check = watch.build()
+        tracer = Tracer(leaves, enabled)
+        self.traces += 1
+        # Recording off, tracer on: every op lands on the tape, none builds a node.
+        state.tracer, state.enabled = tracer, False
+        try:
+            out = self.fn(*args, **kwargs)
+        except Untraceable as e:
+            return self._store(key, self._eagerly(str(e), check))
+        finally:
+            state.tracer, state.enabled = None, enabled
+        if not isinstance(out, Tensor):
+            raise TypeError(f"compile: the function must return one Tensor, it returned {type(out).__name__}")
+        # An array or Tensor argument no op read as it was given was converted first (class indices
+        # made integers, say, from a float Tensor): the trace holds the converted copy. One simply
+        # unused cannot be told from that, so it runs eagerly too: slower, never stale.
+        first = {id(a): i for i, a in reversed(list(enumerate(leaves)))}  # an alias counts as read with its first
+        unread = [i for i, a in enumerate(leaves) if i not in tracer.used and first[id(a)] not in tracer.used]
+        if unread:
+            return self._store(key, self._eagerly(
+                f"argument {unread[0]} never reached an op as it was given (unused, or converted or read as "
+                "numbers first), so a replay could not read it afresh", check))
+        slot = tracer.slot_of.get(id(out))
+        if slot is None or tracer.kinds[slot] != "op":
+            return self._store(key, self._eagerly(
+                "the function returns one of its inputs or a leaf, so there is nothing to replay", check))
+        trace = Trace(tracer, slot, self.fn)
+        # A function that changed what it reads while traced (filled a cache, counted its calls) did
+        # something a replay would not repeat: this call uses the trace, the next one traces again.
+        trace.watch = check if check() else _never
+        return self._store(key, trace)
+
+    def _store(self, key: tuple, entry: Trace | _Eager) -> Trace | _Eager:
+        cache = self._cache
+        if key not in cache and len(cache) >= MAX_TRACES:
+            del cache[next(iter(cache))]  # the oldest
+            self._warn("cache", f"its trace cache is full ({MAX_TRACES} traces: shapes, dtypes or settings keep "
+                       "changing); the oldest trace is dropped each time a new one is made")
+        cache.pop(key, None)
+        cache[key] = entry
+        return entry
+
+    def _eagerly(self, reason: str, watch: Callable[[], bool]) -> _Eager:
+        self._warn(reason, f"running {getattr(self.fn, '__name__', 'the module')} eagerly: {reason}")
+        return _Eager(watch)
+
+    def _warn(self, kind: str, message: str) -> None:
+        if kind not in self._warned:
+            self._warned.add(kind)
+            warnings.warn(f"compile: {message}", RuntimeWarning, stacklevel=4)

@@ -1,0 +1,337 @@
+"""What a trace depends on besides its arguments' shapes, and the check that it has not changed.
+
+A trace bakes in whatever the function read that is not an argument Tensor: numbers in closures
+and globals, module settings, which parameters sit in which dict, a constant array's values. So
+before a trace is made we walk everything the function can reach (its closure cells, the globals
+its code names, its defaults, `self` of a method, a module's attributes and its `forward`, lists,
+tuples, dicts and namespaces below them, modules and containers passed as arguments) and write a
+plain Python function that checks each of those objects is still there and unchanged: numbers by
+type and bits, arrays by identity and contents, containers by length and items, everything else
+by identity. A replay runs only if that check passes; otherwise the function traces again.
+
+Also here: how the arguments make a trace's key (shapes, dtypes, structure of containers of
+Tensors, keyword names, static values).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import types
+from typing import Any
+
+import numpy as np
+
+from autodiff.tensor import Tensor
+from autodiff.tracing import Untraceable
+
+#: Code from these packages reads no user state through its globals: its functions are watched by
+#: identity only (their closure and globals are library code, not settings).
+LIBRARY = frozenset({"autodiff", "nn", "numpy", "builtins", "math", "functools", "operator", "typing", "collections",
+                     "itertools", "abc", "types", "warnings", "inspect", "scipy", "torch", "_operator", "copy"})
+
+#: Past this many checks a function reaches too much to watch cheaply: it runs eagerly.
+MAX_CHECKS = 20_000
+
+_MISSING = object()
+_NUMBERS = (bool, int, float, complex, str, bytes, type(None), np.generic)
+
+
+def is_module(x: Any) -> bool:
+    """An nn.Module (without importing nn: the compiler sits below it)."""
+    return isinstance(getattr(type(x), "training", None), bool) and hasattr(type(x), "forward")
+
+
+def filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
+
+
+def global_names(code: types.CodeType) -> list[str]:
+    """Names a function's code (and the code nested in it) may read as globals or attributes."""
+    names = list(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names += global_names(c)
+    return names
+
+
+def _library(x: Any) -> bool:
+    module = getattr(x, "__module__", None) or getattr(x, "__name__", "")
+    return isinstance(module, str) and module.split(".")[0] in LIBRARY
+
+
+def _same(v: Any, k: Any) -> bool:
+    """v is the number (or string) k: same type and same bits (−0.0 is not 0.0, NaN is NaN)."""
+    if v is k:
+        return True
+    if type(v) is not type(k):
+        return False
+    if type(k) is float:
+        return (v == k and math.copysign(1.0, v) == math.copysign(1.0, k)) or (v != v and k != k)
+    if isinstance(k, np.generic):
+        return v.tobytes() == k.tobytes()
+    return v == k
+
+
+def _same_array(a: Any, snapshot: np.ndarray) -> bool:
+    if type(a) is not type(snapshot) and not isinstance(a, np.ndarray):
+        return False
+    if a.shape != snapshot.shape or a.dtype != snapshot.dtype:
+        return False
+    if a.dtype.kind in "fc":
+        return bool(np.array_equal(a, snapshot, equal_nan=True))
+    try:
+        return bool(np.array_equal(a, snapshot))
+    except Exception:  # an object array whose items do not compare: watched by identity only
+        return True
+
+
+def _cell(c: Any) -> Any:
+    try:
+        return c.cell_contents
+    except ValueError:
+        return _MISSING
+
+
+class Watch:
+    """Builds the check function for one set of roots (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {"_same": _same, "_same_array": _same_array, "_cell": _cell, "M": _MISSING}
+        self.lines: list[str] = []
+        self.seen: set[int] = set()
+        self.keep: list[Any] = []  # every object checked by identity, alive so that ids stay unique
+        self.reached: set[int] = set()  # ids of the Tensors and arrays reached
+        self.names: set[str] = set()  # attribute and global names the code walked so far reads
+
+    def _obj(self, value: Any) -> str:
+        name = f"o{len(self.ns)}"
+        self.ns[name] = value
+        self.keep.append(value)
+        return name
+
+    def _fail_unless(self, cond: str) -> None:
+        if len(self.lines) > MAX_CHECKS:
+            raise Untraceable(f"it reaches more than {MAX_CHECKS:,} objects, too many to watch on every call")
+        self.lines.append(f"    if not ({cond}): return False")
+
+    # ------------------------------------------------------------------ roots
+    def function(self, fn: Any) -> None:
+        """A callable's own state: closure cells, the globals its code names, defaults, `self`."""
+        if is_module(fn):
+            self.value(self._obj(fn), fn)
+            return
+        if id(fn) in self.seen:
+            return
+        self.seen.add(id(fn))
+        if isinstance(fn, functools.partial):
+            self.value(f"{self._obj(fn)}.func", fn.func)
+            for i, a in enumerate(fn.args):
+                self.value(f"{self._obj(fn)}.args[{i}]", a)
+            self.mapping(f"{self._obj(fn)}.keywords", fn.keywords)
+            return
+        if isinstance(fn, types.MethodType):
+            self.value(f"{self._obj(fn)}.__self__", fn.__self__)
+            self.function(fn.__func__)
+            return
+        if not isinstance(fn, types.FunctionType):
+            if hasattr(fn, "__dict__") and not isinstance(fn, type) and not _library(type(fn)):
+                self.namespace(fn)  # a callable object: its attributes, and its class's __call__
+                call = vars(type(fn)).get("__call__")
+                if isinstance(call, types.FunctionType):
+                    self.function(call)
+            return
+        f = self._obj(fn)
+        self.names.update(global_names(fn.__code__))  # before the closure: a module there is read by these names
+        for i, c in enumerate(fn.__closure__ or ()):
+            value = _cell(c)
+            if value is not _MISSING:
+                self.value(f"_cell({f}.__closure__[{i}])", value)
+        if fn.__defaults__:
+            self._fail_unless(f"{f}.__defaults__ is {self._obj(fn.__defaults__)}")
+            for i, d in enumerate(fn.__defaults__):
+                self.value(f"{f}.__defaults__[{i}]", d)
+        if fn.__kwdefaults__:
+            self._fail_unless(f"{f}.__kwdefaults__ is {self._obj(fn.__kwdefaults__)}")
+            self.mapping(f"{f}.__kwdefaults__", fn.__kwdefaults__)
+        g = fn.__globals__
+        gname = self._obj(g)
+        names = global_names(fn.__code__)
+        self.names.update(names)
+        for name in dict.fromkeys(names):
+            if name in g:
+                self.value(f"{gname}.get({name!r}, M)", g[name])
+
+    # ------------------------------------------------------------------ values
+    def value(self, expr: str, v: Any) -> None:
+        """Check that `expr` still evaluates to v (or an equal number), and what lies below v."""
+        if isinstance(v, _NUMBERS):
+            if type(v) in (bool, type(None)):
+                self._fail_unless(f"{expr} is {v!r}")
+            else:
+                self._fail_unless(f"_same({expr}, {self._obj(v)})")
+            return
+        name = self._obj(v)
+        self._fail_unless(f"{expr} is {name}")
+        if id(v) in self.seen:
+            return
+        self.seen.add(id(v))
+        if isinstance(v, Tensor):
+            self.reached.add(id(v))  # its values are read afresh by a replay, its shape by the trace's leaf guard
+        elif isinstance(v, np.ndarray):
+            self.reached.add(id(v))
+            self._fail_unless(f"_same_array({name}, {self._obj(v.copy())})")
+        elif type(v) is tuple or (isinstance(v, tuple) and not hasattr(v, "__dict__")):
+            for i, x in enumerate(v):
+                if not isinstance(x, _NUMBERS):  # numbers in a tuple cannot change
+                    self.value(f"{name}[{i}]", x)
+        elif isinstance(v, list):
+            self._fail_unless(f"len({name}) == {len(v)}")
+            for i, x in enumerate(v):
+                self.value(f"{name}[{i}]", x)
+        elif isinstance(v, dict):
+            self.mapping(name, v)
+        elif isinstance(v, (set, frozenset)):
+            self._fail_unless(f"{name} == {self._obj(set(v))}")
+        elif is_module(v):
+            watched = getattr(type(v), "__compile_watch__", None)
+            self.namespace(v, watched)
+            forward = getattr(type(v), "forward", None)
+            if isinstance(forward, types.FunctionType) and not _library(forward):
+                self.function(forward)
+        elif isinstance(v, (types.FunctionType, types.MethodType, functools.partial)):
+            if not _library(v):
+                self.function(v)
+        elif isinstance(v, types.ModuleType):
+            if not _library(v):  # a user's module of settings: the attributes the code names
+                d = self._obj(vars(v))
+                for attr in sorted(self.names):
+                    if attr in vars(v) and not isinstance(vars(v)[attr], types.ModuleType):
+                        self.value(f"{d}.get({attr!r}, M)", vars(v)[attr])
+        elif isinstance(v, types.SimpleNamespace):
+            self.namespace(v)
+        elif isinstance(v, (type, types.BuiltinFunctionType, np.ufunc)):
+            return  # identity is all
+        elif hasattr(type(v), "__compile_watch__"):  # an optimizer: its hyperparameters and parameters only
+            self.namespace(v, type(v).__compile_watch__)
+        elif hasattr(v, "__dict__") and not _library(type(v)):
+            self.namespace(v)
+            if hasattr(v, "__wrapped__") and callable(v):  # ad.compile of a function, nested
+                self.function(v.__wrapped__)
+
+    def mapping(self, expr: str, d: dict) -> None:
+        name = self._obj(d) if not expr.isidentifier() or expr not in self.ns else expr
+        if name != expr:
+            self._fail_unless(f"{expr} is {name}")
+        self._fail_unless(f"len({name}) == {len(d)}")
+        for k, x in d.items():
+            key = repr(k) if type(k) in (str, int) else self._obj(k)
+            self.value(f"{name}.get({key}, M)", x)
+
+    def namespace(self, obj: Any, only: tuple | None = None) -> None:
+        """An object's attributes (`vars`), all of them or those named in `only`."""
+        try:
+            d = vars(obj)
+        except TypeError:
+            return
+        if only is None:
+            self.mapping(self._obj(d), d)
+        else:
+            name = self._obj(d)
+            for attr in only:
+                self.value(f"{name}.get({attr!r}, M)", d.get(attr, _MISSING))
+
+    def build(self) -> Any:
+        """The check function: True when everything reached is as it was."""
+        if not self.lines:
+            return _always
+        source = "def watch():\n" + "\n".join(self.lines) + "\n    return True"
+        exec(compile(source, "<ad.compile guard>", "exec"), self.ns)
+        watch = self.ns["watch"]
+        watch.keep = self.keep  # type: ignore[attr-defined]
+        return watch
+
+
+def _always() -> bool:
+    return True
+
+
+def watch_for(fn: Any, args: tuple, kwargs: dict) -> Watch:
+    """The watch over everything `fn` reaches, and the non-array objects passed to it."""
+    w = Watch()
+    w.function(fn)
+    for a in (*args, *kwargs.values()):
+        _argument_objects(w, a)
+    return w
+
+
+def _argument_objects(w: Watch, a: Any) -> None:
+    if isinstance(a, (Tensor, np.ndarray, *_NUMBERS)):
+        return
+    if type(a) in (list, tuple):
+        for x in a:
+            _argument_objects(w, x)
+    elif type(a) is dict:
+        for x in a.values():
+            _argument_objects(w, x)
+    else:  # a module or an object passed as an argument: the key holds it, the watch its contents
+        w.value(w._obj(a), a)
+
+
+# ---------------------------------------------------------------------- the trace key
+def flatten(args: tuple, kwargs: dict) -> tuple[list, tuple]:
+    """(the Tensors and arrays among the arguments, in order; the structure around them with
+    every other value): one trace per structure, not per call."""
+    leaves: list[Any] = []
+    tree = (tuple(_tree(a, leaves) for a in args), tuple((k, _tree(v, leaves)) for k, v in kwargs.items()))
+    return leaves, tree
+
+
+def _tree(a: Any, leaves: list) -> Any:
+    if isinstance(a, Tensor):
+        leaves.append(a)
+        d = a.data
+        return (d.shape, d.dtype, a.requires_grad)
+    if type(a) is np.ndarray:
+        leaves.append(a)
+        return ("array", a.shape, a.dtype)
+    t = type(a)
+    if t is list or t is tuple or (isinstance(a, tuple) and hasattr(a, "_fields")):
+        return (t, tuple(_tree(x, leaves) for x in a))
+    if t is dict:
+        return (dict, tuple((k, _tree(v, leaves)) for k, v in a.items()))
+    return signature(a)
+
+
+def signature(a: Any) -> Any:
+    """What a value that is not a Tensor or an array contributes to the trace key: itself (it is
+    baked into the trace, as in `jax.jit`); a float by its type and bits."""
+    if isinstance(a, (float, np.floating)):
+        # By its bits: −0.0 == 0.0 (a trace of one would replay for the other), and NaN != NaN (a
+        # new trace on every call).
+        return ("value", type(a), float(a).hex())
+    try:
+        hash(a)
+    except TypeError:
+        raise TypeError(f"compile: argument of type {type(a).__name__} is neither an array nor hashable") from None
+    return ("value", type(a), a)
+
+
+def aliases(leaves: list) -> tuple | None:
+    """Which arguments are one object (or share one array), as the first index holding each: a
+    trace of `f(x, x)` reads both from one slot, so `f(a, b)` must not replay it. None when all differ."""
+    first: dict[int, int] = {}
+    pattern: list[Any] = []
+    seen = 0
+    for i, a in enumerate(leaves):
+        if isinstance(a, Tensor):
+            pattern.append((first.setdefault(id(a), i), first.setdefault(id(a.data), i)))
+            seen += 2
+        else:
+            pattern.append(first.setdefault(id(a), i))
+            seen += 1
+    return tuple(pattern) if len(first) < seen else None
