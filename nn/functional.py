@@ -332,6 +332,10 @@ def cross_entropy(
 
     The gradient is δ_aₙ = (Σₖ qₙₖ · pₙ − qₙ) δ_Eₙ: (softmax − onehot) / N with no options.
 
+    A `target` of floats with the logits' own shape holds class probabilities (soft labels), as in
+    torch: Eₙ = −Σₖ wₖ q̃ₙₖ log pₙₖ with q̃ = (1 − ε) q + ε/C, the mean over samples (not weights),
+    and a gradient for the target too when it requires one.
+
     >>> import autodiff as ad, nn
     >>> round(nn.functional.cross_entropy(ad.Tensor([[0.0, 0.0]]), [1]).item(), 4)
     0.6931
@@ -342,6 +346,8 @@ def cross_entropy(
     shape = _shape(input)
     if not shape or shape[1 if len(shape) > 1 else 0] == 0:
         raise ValueError(f"cross_entropy: logits must have shape (C,), (N, C) or (N, C, d1, ...) with C ≥ 1, got {shape}")
+    if is_probabilities(target, shape):  # class probabilities, not indices: torch decides by shape and dtype
+        return _soft_cross_entropy(input, target, reduction, weight, label_smoothing)
     if type(ignore_index) is not int:
         ignore_index = check_ignore_index(ignore_index, "cross_entropy")
     t, ignored = _class_indices(target, shape, ignore_index, "cross_entropy")
@@ -455,5 +461,52 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
     return _bce_logits(input, target, reduction=reduction)
 
 
+# ---------------------------------------------------------------------- issue 25: convolutions, losses, activations
+# Written beside their modules (nn/modules/conv.py, pooling.py, padding.py, upsampling.py,
+# activation.py, loss.py); imported last, as those files import this one's losses and checks.
+from nn.modules.activation import (  # noqa: E402, F401
+    celu,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    normalize,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softsign,
+    tanh,
+)
+
 # ---------------------------------------------------------------------- attention (issue 25)
 from nn.modules.attention import scaled_dot_product_attention  # noqa: E402
+from nn.modules.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402, F401
+from nn.modules.loss import (  # noqa: E402, F401
+    _soft_cross_entropy,
+    huber_loss,
+    is_probabilities,
+    kl_div,
+    l1_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from nn.modules.padding import pad  # noqa: E402, F401
+from nn.modules.pooling import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
+from nn.modules.upsampling import interpolate  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""Containers: Sequential, and MLP built on it (the lecture's multilayer perceptron)."""
+"""Containers: Sequential, MLP built on it (the lecture's multilayer perceptron), ModuleList and ModuleDict."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
+from autodiff.compiler import structure_changed
 from nn.modules.activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from nn.modules.linear import Identity, Linear
 from nn.modules.module import Module
@@ -122,3 +123,163 @@ class MLP(Sequential):
         if output_activation is not None:
             layers.append(_activation(output_activation, "output_activation"))
         super().__init__(*layers)
+
+
+def _module(value: Any, who: str) -> Module:
+    if not isinstance(value, Module):
+        raise TypeError(f"{who}: got a {type(value).__name__}, not an nn.Module")
+    return value
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters the owner finds, named "0.weight", "1.bias", …, as torch's ModuleList.
+
+    It has no forward: the owning module's forward decides how to apply them.
+
+    >>> import numpy as np
+    >>> import nn
+    >>> blocks = nn.ModuleList([nn.Linear(2, 2, rng=np.random.default_rng(0)) for _ in range(2)])
+    >>> blocks.append(nn.Tanh())
+    ModuleList(
+      (0): Linear(in_features=2, out_features=2, bias=True)
+      (1): Linear(in_features=2, out_features=2, bias=True)
+      (2): Tanh()
+    )
+    >>> [name for name, _ in blocks.named_parameters()][:2]
+    ['0.weight', '0.bias']
+    """
+
+    def __init__(self, modules: Any = None) -> None:
+        items = [] if modules is None else list(modules)
+        for i, m in enumerate(items):
+            _module(m, f"ModuleList: item {i}")
+        self._modules = items
+
+    def _named_members(self) -> Iterator[tuple[str, Any]]:
+        for i, m in enumerate(self._modules):
+            yield str(i), m
+        for name, value in vars(self).items():
+            if name != "_modules":
+                yield name, value
+
+    def _changed(self) -> None:
+        structure_changed()  # what a compiled function reaches through this list may differ now
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return ModuleList(self._modules[index])
+        return self._modules[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self._modules[index] = _module(module, "ModuleList: item")
+        self._changed()
+
+    def __delitem__(self, index: int | slice) -> None:
+        del self._modules[index]
+        self._changed()
+
+    def append(self, module: Module) -> ModuleList:
+        """Add `module` at the end; returns self."""
+        self._modules.append(_module(module, "ModuleList.append"))
+        self._changed()
+        return self
+
+    def extend(self, modules: Any) -> ModuleList:
+        """Add every module of `modules` at the end (all checked first); returns self."""
+        items = list(modules)
+        for i, m in enumerate(items):
+            _module(m, f"ModuleList.extend: item {i}")
+        self._modules.extend(items)
+        self._changed()
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Put `module` before position `index`."""
+        self._modules.insert(index, _module(module, "ModuleList.insert"))
+        self._changed()
+
+
+def _key(key: Any, who: str) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"{who}: keys must be strings, got {type(key).__name__} {key!r}")
+    if not key or "." in key:
+        raise ValueError(f"{who}: a key must be a non-empty name without '.', got {key!r}")
+    return key
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters the owner finds, named "key.weight", in insertion order, as torch's ModuleDict.
+
+    >>> import numpy as np
+    >>> import nn
+    >>> heads = nn.ModuleDict({"mean": nn.Linear(2, 1, rng=np.random.default_rng(0)), "act": nn.ReLU()})
+    >>> [name for name, _ in heads.named_parameters()], list(heads)
+    (['mean.weight', 'mean.bias'], ['mean', 'act'])
+    """
+
+    def __init__(self, modules: Any = None) -> None:
+        self._modules: dict[str, Module] = {}
+        if modules is not None:
+            self.update(modules)
+
+    def _named_members(self) -> Iterator[tuple[str, Any]]:
+        yield from self._modules.items()
+        for name, value in vars(self).items():
+            if name != "_modules":
+                yield name, value
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self._modules[_key(key, "ModuleDict")] = _module(module, f"ModuleDict[{key!r}]")
+        structure_changed()
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+        structure_changed()
+
+    def keys(self) -> Any:
+        return self._modules.keys()
+
+    def values(self) -> Any:
+        return self._modules.values()
+
+    def items(self) -> Any:
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        """Remove `key` and return its module."""
+        module = self._modules.pop(key)
+        structure_changed()
+        return module
+
+    def clear(self) -> None:
+        self._modules.clear()
+        structure_changed()
+
+    def update(self, modules: Any) -> None:
+        """Add (or replace) every (key, module) of a mapping or of an iterable of pairs, all checked first."""
+        pairs = list(modules.items()) if isinstance(modules, (dict, ModuleDict)) else [tuple(p) for p in modules]
+        checked = {}
+        for pair in pairs:
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict.update: expected (key, module) pairs, got {pair!r}")
+            checked[_key(pair[0], "ModuleDict.update")] = _module(pair[1], f"ModuleDict.update[{pair[0]!r}]")
+        self._modules.update(checked)
+        structure_changed()

@@ -1,11 +1,10 @@
-"""Convolution and pooling over images (N, C, H, W), torch's semantics: Conv2d, MaxPool2d, AvgPool2d, Flatten.
+"""Convolutions, torch's semantics: conv1d / conv2d / conv_transpose1d / conv_transpose2d and their modules, and Flatten.
 
-im2col is one op, `unfold` (a strided view of the padded input, copied once into patches
-(N, H_out, W_out, C, kh, kw)), whose VJP is its adjoint `fold` (col2im: kh·kw strided additions),
-and the other way round, so gradients of any order exist. A convolution is then one matmul of the
-patches with the weights, a pooling one max or mean over the window. Max pooling splits the
-gradient between tied maxima (torch gives it to the first): the same wherever a tie sits on a
-ReLU's zeros, as it does after a ReLU.
+A convolution is `unfold` (im2col, nn.modules.im2col) and one matmul of the patches with the
+weights; with groups, one batched matmul over the groups. A transposed convolution is the
+adjoint: one matmul spreads every input pixel over a kernel-sized patch, and `fold` adds the
+overlapping patches. 1-D is 2-D with a height of 1. Padding modes other than zeros pad first
+(`nn.functional.pad`), as torch does.
 """
 
 from __future__ import annotations
@@ -13,142 +12,341 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 import autodiff as ad
 from autodiff import Tensor
-from autodiff.op import op
+from nn.modules.im2col import fold, out_size, unfold
 from nn.modules.linear import _linear
 from nn.modules.module import Module
+from nn.modules.padding import pad
 from nn.parameter import Parameter
+
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Flatten", "conv1d", "conv2d",
+           "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _ints(value: Any, n: int, what: str, owner: str, low: int) -> tuple[int, ...]:
+    """An int or n of them, each ≥ low, as an n-tuple, or a ValueError naming `what`."""
+    one = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    try:
+        ints = (value,) * n if one else tuple(value)
+    except TypeError:
+        ints = ()
+    if len(ints) != n or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low for v in ints):
+        raise ValueError(f"{owner}: {what} must be an int ≥ {low} or {n} of them, got {value!r}")
+    return tuple(int(v) for v in ints)
 
 
 def _pair(value: Any, what: str, owner: str, low: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else tuple(value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low for v in pair):
-        raise ValueError(f"{owner}: {what} must be an int ≥ {low} or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    return _ints(value, 2, what, owner, low)  # type: ignore[return-value]
 
 
-# ---------------------------------------------------------------------- im2col and its adjoint as ops
-def _out_size(n: int, k: int, s: int, p: int) -> int:
-    return (n + 2 * p - k) // s + 1
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
 
 
-@op(name="unfold")
-def unfold(x, kernel=(1, 1), stride=(1, 1), padding=(0, 0), fill=0.0):
-    """im2col: z[n, h, w, c, i, j] = x[n, c, s·h + i − p, s·w + j − p] (padding is `fill`);  δ_x = fold(δ_z)"""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    n, c, hh, ww = x.shape
-    xp = np.full((n, c, hh + 2 * ph, ww + 2 * pw), fill, x.dtype) if ph or pw else x
-    if ph or pw:
-        xp[:, :, ph:ph + hh, pw:pw + ww] = x
-    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # (N, C, H', W', kh, kw), a view
-    return np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5)), (x.shape, kernel, stride, padding)
+def _padding(padding: Any, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], owner: str
+             ) -> tuple[tuple[int, int], ...]:
+    """The (before, after) padding of each spatial axis: ints, or "valid" (none) or "same" (output size = input size)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return tuple((0, 0) for _ in kernel)
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{owner}: padding='same' needs stride 1, got stride {stride}")
+            totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in totals)  # torch puts the odd one after
+        raise ValueError(f"{owner}: padding must be an int, a tuple of ints, 'valid' or 'same', got {padding!r}")
+    return tuple((p, p) for p in _ints(padding, len(kernel), "padding", owner, 0))
 
 
-@op(name="fold")
-def fold(z, shape=None, kernel=(1, 1), stride=(1, 1), padding=(0, 0)):
-    """col2im, the adjoint of unfold: x[n, c, y, x] = Σ of the z entries that unfold copied from there;  δ_z = unfold(δ_x)"""
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    n, c, hh, ww = shape
-    h_out, w_out = z.shape[1], z.shape[2]
-    out = np.zeros((n, c, hh + 2 * ph, ww + 2 * pw), z.dtype)
-    zt = z.transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, H', W')
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i:i + sh * (h_out - 1) + 1:sh, j:j + sw * (w_out - 1) + 1:sw] += zt[:, :, i, j]
-    return out[:, :, ph:ph + hh, pw:pw + ww], (kernel, stride, padding)
-
-
-unfold.vjp(lambda g, shape, kernel, stride, padding: fold(g, shape, kernel, stride, padding).data)
-unfold.graph_vjp(lambda g, z, xs, saved: fold(g, *saved))
-fold.vjp(lambda g, kernel, stride, padding: unfold(g, kernel, stride, padding).data)
-fold.graph_vjp(lambda g, z, xs, saved: unfold(g, *saved))
-
-
-def patches(x: Any, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int], owner: str,
-            fill: float = 0.0) -> Tensor:
-    """The (N, H_out, W_out, C, kh, kw) windows of x (N, C, H, W), H_out = ⌊(H + 2p − kh) / s⌋ + 1."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+# ---------------------------------------------------------------------- convolution
+def _conv2d(x: Tensor, weight: Any, bias: Any, stride: tuple[int, int], padding: tuple, dilation: tuple[int, int],
+            groups: int, owner: str) -> Tensor:
+    """y[n, o] = b_o + Σ_c Σ_ij w[o, c, i, j] x[n, g·C/G + c, s·h + d·i − p, s·w + d·j − p], o in group g."""
+    weight = _tensor(weight)
+    if weight.ndim != 4:
+        raise ValueError(f"{owner}: weight must have shape (out_channels, in_channels/groups, kh, kw), got {weight.shape}")
     if x.ndim != 4:
-        raise ValueError(f"{owner}: expected input of shape (N, C, H, W), got {x.shape}")
-    h_out = _out_size(x.shape[2], kernel[0], stride[0], padding[0])
-    w_out = _out_size(x.shape[3], kernel[1], stride[1], padding[1])
+        raise ValueError(f"{owner}: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
+    out_c, c_g, kh, kw = weight.shape
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 or out_c % groups:
+        raise ValueError(f"{owner}: groups must be a positive int dividing out_channels {out_c}, got {groups!r}")
+    if x.shape[1] != c_g * groups:
+        raise ValueError(f"{owner}: input has {x.shape[1]} channels, weight {weight.shape} with groups={groups} "
+                         f"expects {c_g * groups}")
+    (pt, pb), (pl, pr) = padding
+    h_out = out_size(x.shape[2], kh, stride[0], pt, pb, dilation[0])
+    w_out = out_size(x.shape[3], kw, stride[1], pl, pr, dilation[1])
     if h_out < 1 or w_out < 1:
-        raise ValueError(f"{owner}: the kernel {kernel} is larger than the padded input {x.shape[2:]} + {padding}")
-    return unfold(x, kernel, stride, padding, fill)
+        raise ValueError(f"{owner}: the kernel {(kh, kw)} (dilation {dilation}) is larger than the padded input "
+                         f"{x.shape[2:]} + {padding}")
+    sym = pt == pb and pl == pr
+    p = unfold(x, (kh, kw), stride, (pt, pl) if sym else padding, 0.0, dilation)  # (N, H', W', C, kh, kw)
+    n = x.shape[0]
+    k = c_g * kh * kw
+    if groups == 1:
+        # one 2-D product, Linear's fused op: its weight gradient is one matmul, not one per image summed
+        cols, w = p.reshape(n * h_out * w_out, k), weight.reshape(out_c, k)  # the weights' (c, i, j) order
+        if bias is None:
+            y = cols @ w.T
+        else:
+            y = _linear(cols, w, _tensor(bias))
+    else:  # one product per group, batched: (G, M, k) @ (G, k, O/G)
+        cols = p.reshape(n * h_out * w_out, groups, k).transpose(1, 0, 2)
+        w = weight.reshape(groups, out_c // groups, k).transpose(0, 2, 1)
+        y = (cols @ w).transpose(1, 0, 2).reshape(n * h_out * w_out, out_c)
+        if bias is not None:
+            y = y + bias
+    return y.reshape(n, h_out, w_out, out_c).transpose(0, 3, 1, 2)
 
 
-class Conv2d(Module):
-    """y[n, o] = b_o + Σ_c Σ_ij w[o, c, i, j] x[n, c, s·h + i − p, s·w + j − p]: torch's Conv2d (a cross-correlation).
+def _batched(x: Any, ndim: int, owner: str) -> tuple[Tensor, bool]:
+    """x with a batch axis (torch takes one unbatched sample too), and whether one was added."""
+    x = _tensor(x)
+    if x.ndim == ndim - 1:
+        return x.reshape(1, *x.shape), True
+    if x.ndim != ndim:
+        raise ValueError(f"{owner}: expected input with {ndim} dimensions (or {ndim - 1} unbatched), got shape {x.shape}")
+    return x, False
 
-    Weights (out_channels, in_channels, kh, kw) and biases start uniform in ±1/√(in_channels·kh·kw), as torch's.
+
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """y[n, o, h, w] = b_o + Σ_c Σ_ij w[o, c, i, j] x[n, c, s·h + d·i − p, s·w + d·j − p]: torch's conv2d.
+
+    `padding` is an int, a pair, "valid" or "same"; `groups` splits the channels into groups that
+    each see their own C/groups inputs (weight (out_channels, in_channels/groups, kh, kw)).
+
+    >>> import numpy as np, nn
+    >>> nn.functional.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).data
+    array([[[[4., 4.],
+             [4., 4.]]]])
+    """
+    x, added = _batched(input, 4, "conv2d")
+    kernel = tuple(_tensor(weight).shape[2:])
+    stride, dilation = _pair(stride, "stride", "conv2d", 1), _pair(dilation, "dilation", "conv2d", 1)
+    y = _conv2d(x, weight, bias, stride, _padding(padding, kernel, stride, dilation, "conv2d"), dilation, groups, "conv2d")
+    return y[0] if added else y
+
+
+def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """y[n, o, l] = b_o + Σ_c Σ_i w[o, c, i] x[n, c, s·l + d·i − p]: torch's conv1d, as conv2d of height 1."""
+    x, added = _batched(input, 3, "conv1d")
+    weight = _tensor(weight)
+    if weight.ndim != 3:
+        raise ValueError(f"conv1d: weight must have shape (out_channels, in_channels/groups, k), got {weight.shape}")
+    (s,), (d,) = _ints(stride, 1, "stride", "conv1d", 1), _ints(dilation, 1, "dilation", "conv1d", 1)
+    (p,) = _padding(padding, weight.shape[2:], (s,), (d,), "conv1d")
+    y = _conv2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]), weight.reshape(*weight.shape[:2], 1, weight.shape[2]),
+                bias, (1, s), ((0, 0), p), (1, d), groups, "conv1d")
+    y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+    return y[0] if added else y
+
+
+class _ConvNd(Module):
+    _n = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 rng: np.random.Generator | None = None, dtype: Any = None, *, transposed: bool = False,
+                 output_padding: Any = 0) -> None:
+        owner = type(self).__name__
+        for what, n in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"{owner}: {what} must be a positive int, got {n!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{owner}: groups ({groups}) must divide in_channels ({in_channels}) and out_channels "
+                             f"({out_channels})")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{owner}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
+                             f"got {padding_mode!r}")
+        if transposed and padding_mode != "zeros":
+            raise ValueError(f"{owner}: only padding_mode='zeros' is supported, as in torch")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = _ints(kernel_size, self._n, "kernel_size", owner, 1)
+        self.stride = _ints(stride, self._n, "stride", owner, 1)
+        self.dilation = _ints(dilation, self._n, "dilation", owner, 1)
+        if isinstance(padding, str):
+            if transposed:
+                raise ValueError(f"{owner}: padding must be ints, got {padding!r}")
+            _padding(padding, self.kernel_size, self.stride, self.dilation, owner)  # refuse a bad one now
+            self.padding = padding
+        else:
+            self.padding = _ints(padding, self._n, "padding", owner, 0)
+        self.padding_mode = padding_mode
+        if transposed:
+            self.output_padding = _ints(output_padding, self._n, "output_padding", owner, 0)
+            _check_output_padding(self.output_padding, self.stride, self.dilation, owner)
+        shape = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
+        rng = ad.default_rng() if rng is None else rng
+        bound = 1 / np.sqrt(shape[1] * np.prod(self.kernel_size))  # torch's: 1/√fan_in, fan_in from weight.shape[1]
+        self.weight = Parameter(rng.uniform(-bound, bound, (*shape, *self.kernel_size)), dtype=dtype)
+        self.bias = Parameter(rng.uniform(-bound, bound, out_channels), dtype=dtype) if bias else None
+
+    def _checked(self, x: Any) -> Tensor:
+        x = _tensor(x)
+        if x.ndim not in (self._n + 1, self._n + 2) or x.shape[-self._n - 1] != self.in_channels:
+            dims = ", ".join(("L",) if self._n == 1 else ("H", "W"))
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, {dims}), got {x.shape}")
+        return x
+
+    def _padded(self, x: Any) -> tuple[Any, Any]:
+        """The input and the padding left for the convolution: a non-zeros mode pads here, as torch does."""
+        x = self._checked(x)
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        per_axis = _padding(self.padding, self.kernel_size, self.stride, self.dilation, type(self).__name__)
+        widths = tuple(w for before_after in reversed(per_axis) for w in before_after)  # torch's order: last axis first
+        x, added = _batched(x, self._n + 2, type(self).__name__)
+        x = pad(x, widths, mode=self.padding_mode)
+        return (x[0] if added else x), 0
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * self._n:
+            text += f", padding={self.padding!r}"
+        if getattr(self, "output_padding", (0,) * self._n) != (0,) * self._n:
+            text += f", output_padding={self.output_padding}"
+        if self.dilation != (1,) * self._n:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode!r}"
+        return text + f", bias={self.bias is not None}"
+
+
+class Conv2d(_ConvNd):
+    """y[n, o] = b_o + Σ_c Σ_ij w[o, c, i, j] x[n, c, s·h + d·i − p, s·w + d·j − p]: torch's Conv2d (a cross-correlation).
+
+    Weights (out_channels, in_channels/groups, kh, kw) and biases start uniform in ±1/√(in_channels/groups·kh·kw),
+    as torch's. `padding` is ints, "valid" or "same"; `padding_mode` zeros, reflect, replicate or circular.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int], stride: Any = 1,
-                 padding: Any = 0, bias: bool = True, rng: np.random.Generator | None = None, dtype: Any = None) -> None:
-        for what, n in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"Conv2d: {what} must be a positive int, got {n!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
-        self.stride = _pair(stride, "stride", "Conv2d", 1)
-        self.padding = _pair(padding, "padding", "Conv2d", 0)
-        rng = ad.default_rng() if rng is None else rng
-        bound = 1 / np.sqrt(in_channels * self.kernel_size[0] * self.kernel_size[1])
-        self.weight = Parameter(rng.uniform(-bound, bound, (out_channels, in_channels, *self.kernel_size)), dtype=dtype)
-        self.bias = Parameter(rng.uniform(-bound, bound, out_channels), dtype=dtype) if bias else None
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         rng, dtype)
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}")
-        p = patches(x, self.kernel_size, self.stride, self.padding, "Conv2d")  # (N, H', W', C, kh, kw)
-        n, h, w = p.shape[:3]
-        k = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        cols, weight = p.reshape(n * h * w, k), self.weight.reshape(self.out_channels, k)  # the weights' (c, i, j) order
-        # one 2-D product, Linear's fused op: its weight gradient is one matmul, not one per image summed
-        y = cols @ weight.T if self.bias is None else _linear(cols, weight, self.bias)
-        return y.reshape(n, h, w, self.out_channels).transpose(0, 3, 1, 2)
-
-    def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, bias={self.bias is not None}")
+        x, padding = self._padded(x)
+        return conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class _Pool2d(Module):
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
-        owner = type(self).__name__
-        self.kernel_size = _pair(kernel_size, "kernel_size", owner, 1)
-        self.stride = self.kernel_size if stride is None else _pair(stride, "stride", owner, 1)
-        self.padding = _pair(padding, "padding", owner, 0)
-        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(f"{owner}: padding {self.padding} must be at most half the kernel {self.kernel_size}")
+class Conv1d(_ConvNd):
+    """y[n, o, l] = b_o + Σ_c Σ_i w[o, c, i] x[n, c, s·l + d·i − p]: torch's Conv1d over signals (N, C, L)."""
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    _n = 1
 
-
-def _pooled(p: Tensor, how: str) -> Tensor:
-    """(N, H', W', C, kh, kw) windows reduced to (N, C, H', W')."""
-    n, h, w, c = p.shape[:4]
-    flat = p.reshape(n, h, w, c, -1)
-    return (flat.max(axis=4) if how == "max" else flat.mean(axis=4)).transpose(0, 3, 1, 2)
-
-
-class MaxPool2d(_Pool2d):
-    """y[n, c, h, w] = max over the window of x (padding is −∞): torch's MaxPool2d; stride defaults to the kernel."""
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         rng, dtype)
 
     def forward(self, x: Any) -> Tensor:
-        return _pooled(patches(x, self.kernel_size, self.stride, self.padding, "MaxPool2d", fill=-np.inf), "max")
+        x, padding = self._padded(x)
+        return conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class AvgPool2d(_Pool2d):
-    """y[n, c, h, w] = mean over the window of x, padding counted as zeros: torch's AvgPool2d (count_include_pad)."""
+# ---------------------------------------------------------------------- transposed convolution
+def _check_output_padding(output_padding: tuple, stride: tuple, dilation: tuple, owner: str) -> None:
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{owner}: output_padding {output_padding} must be smaller than the stride {stride} or the "
+                         f"dilation {dilation}")
+
+
+def _conv_transpose2d(x: Tensor, weight: Any, bias: Any, stride: tuple, padding: tuple, output_padding: tuple,
+                      groups: int, dilation: tuple, owner: str) -> Tensor:
+    """The adjoint of conv2d in its input: every x[n, c, h, w] adds x · w[c, o] into the patch at (s·h − p, s·w − p)."""
+    weight = _tensor(weight)
+    if weight.ndim != 4:
+        raise ValueError(f"{owner}: weight must have shape (in_channels, out_channels/groups, kh, kw), got {weight.shape}")
+    in_c, o_g, kh, kw = weight.shape
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 or in_c % groups:
+        raise ValueError(f"{owner}: groups must be a positive int dividing in_channels {in_c}, got {groups!r}")
+    if x.ndim != 4 or x.shape[1] != in_c:
+        raise ValueError(f"{owner}: expected input of shape (N, {in_c}, H, W) for weight {weight.shape}, got {x.shape}")
+    _check_output_padding(output_padding, stride, dilation, owner)
+    n, _, h, w = x.shape
+    size = [(m - 1) * s - 2 * p + d * (k - 1) + op + 1
+            for m, s, p, d, k, op in zip((h, w), stride, padding, dilation, (kh, kw), output_padding)]
+    if min(size) < 1:
+        raise ValueError(f"{owner}: padding {padding} leaves no output for input {x.shape[2:]} (output size {size})")
+    rows = x.transpose(0, 2, 3, 1).reshape(n * h * w, in_c)
+    if groups == 1:
+        z = rows @ weight.reshape(in_c, o_g * kh * kw)
+    else:  # (G, M, C/G) @ (G, C/G, O/G·kh·kw), per group
+        z = (rows.reshape(n * h * w, groups, in_c // groups).transpose(1, 0, 2)
+             @ weight.reshape(groups, in_c // groups, o_g * kh * kw)).transpose(1, 0, 2)
+    out_c = o_g * groups
+    y = fold(z.reshape(n, h, w, out_c, kh, kw), (n, out_c, *size), (kh, kw), stride, padding, dilation)
+    return y if bias is None else y + _tensor(bias).reshape(1, out_c, 1, 1)
+
+
+def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """torch's conv_transpose2d: the gradient of conv2d with respect to its input, as a layer.
+
+    Weight (in_channels, out_channels/groups, kh, kw); output size (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.
+    """
+    x, added = _batched(input, 4, "conv_transpose2d")
+    o = "conv_transpose2d"
+    y = _conv_transpose2d(x, weight, bias, _pair(stride, "stride", o, 1), _pair(padding, "padding", o, 0),
+                          _pair(output_padding, "output_padding", o, 0), groups, _pair(dilation, "dilation", o, 1), o)
+    return y[0] if added else y
+
+
+def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """torch's conv_transpose1d, as conv_transpose2d of height 1; weight (in_channels, out_channels/groups, k)."""
+    o = "conv_transpose1d"
+    x, added = _batched(input, 3, o)
+    weight = _tensor(weight)
+    if weight.ndim != 3:
+        raise ValueError(f"{o}: weight must have shape (in_channels, out_channels/groups, k), got {weight.shape}")
+    (s,), (p,) = _ints(stride, 1, "stride", o, 1), _ints(padding, 1, "padding", o, 0)
+    (op,), (d,) = _ints(output_padding, 1, "output_padding", o, 0), _ints(dilation, 1, "dilation", o, 1)
+    y = _conv_transpose2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]),
+                          weight.reshape(*weight.shape[:2], 1, weight.shape[2]), bias, (1, s), (0, p), (0, op), groups,
+                          (1, d), o)
+    y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
+    return y[0] if added else y
+
+
+class ConvTranspose2d(_ConvNd):
+    """torch's ConvTranspose2d: weight (in_channels, out_channels/groups, kh, kw), init ±1/√(out_channels/groups·kh·kw)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         rng, dtype, transposed=True, output_padding=output_padding)
 
     def forward(self, x: Any) -> Tensor:
-        return _pooled(patches(x, self.kernel_size, self.stride, self.padding, "AvgPool2d"), "mean")
+        return conv_transpose2d(self._checked(x), self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
+                                self.dilation)
+
+
+class ConvTranspose1d(_ConvNd):
+    """torch's ConvTranspose1d over signals (N, C, L): weight (in_channels, out_channels/groups, k)."""
+
+    _n = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", rng: np.random.Generator | None = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         rng, dtype, transposed=True, output_padding=output_padding)
+
+    def forward(self, x: Any) -> Tensor:
+        return conv_transpose1d(self._checked(x), self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
+                                self.dilation)
 
 
 class Flatten(Module):
@@ -158,7 +356,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
+        x = _tensor(x)
         start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
         if start > end:
             raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} for {x.ndim} axes")
@@ -166,3 +364,4 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
