@@ -17,7 +17,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.compiler import not_traceable
-from nn.modules.linear import Linear
+from nn.modules.linear import Linear, _linear
 from nn.modules.module import Module
 from nn.parameter import Parameter
 
@@ -45,7 +45,7 @@ def _causal(L: int, S: int, dtype: Any) -> np.ndarray:
 def attend(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, dropout_p: float, scale: float,
            rng: np.random.Generator | None) -> tuple[Tensor, Tensor]:
     """(softmax(q kᵀ · scale + mask) v, the weights), dropout on the weights: the core both APIs share."""
-    scores = (q @ k.transpose(*range(k.ndim - 2), k.ndim - 1, k.ndim - 2)) * scale
+    scores = (q * scale) @ k.transpose(*range(k.ndim - 2), k.ndim - 1, k.ndim - 2)  # q is smaller than the scores
     alive = None
     if mask is not None:
         alive = np.isfinite(mask).any(axis=-1, keepdims=True)
@@ -148,8 +148,7 @@ class MultiheadAttention(Module):
 
     def _project(self, x: Tensor, part: slice) -> Tensor:
         w = self.in_proj_weight[part]
-        y = x @ w.T
-        return y if self.in_proj_bias is None else y + self.in_proj_bias[part]
+        return x @ w.T if self.in_proj_bias is None else _linear(x, w, self.in_proj_bias[part])
 
     def _check(self, t: Tensor, what: str) -> None:
         if t.ndim not in (2, 3) or t.shape[-1] != self.embed_dim:
@@ -175,13 +174,9 @@ class MultiheadAttention(Module):
         S = k_in.shape[0]
         if k_in.shape[1] != N:
             raise ValueError(f"MultiheadAttention: query has batch {N} but key has batch {k_in.shape[1]}")
-        if q_in is k_in and k_in is v_in:  # self-attention: one projection for q, k and v
-            qkv = q_in @ self.in_proj_weight.T
-            if self.in_proj_bias is not None:
-                qkv = qkv + self.in_proj_bias
-            q, k, v = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
-        else:
-            q, k, v = (self._project(t, slice(i * E, (i + 1) * E)) for i, t in enumerate((q_in, k_in, v_in)))
+        # three projections with slices of the weights: slicing one (L, N, 3E) projection instead would cost a
+        # full-size gradient per slice on the way back
+        q, k, v = (self._project(t, slice(i * E, (i + 1) * E)) for i, t in enumerate((q_in, k_in, v_in)))
         # (L, N, E) → (N, h, L, d): each head attends in its own slice of the features
         q, k, v = (t.reshape(t.shape[0], N, h, d).transpose(1, 2, 0, 3) for t in (q, k, v))
         mask = self._mask(key_padding_mask, attn_mask, is_causal, N, L, S, batched, q.dtype)

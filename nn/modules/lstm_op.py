@@ -29,12 +29,6 @@ from autodiff.zero_safe import bilinear
 _INPUTS = ("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh")
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # the engine's sigmoid, so the fused and composed LSTMs agree to the last bit: e^{-|a|} cannot overflow
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1, e) / (1 + e)
-
-
 # ---------------------------------------------------------------------- the op
 @op(name="lstm")
 def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
@@ -45,53 +39,87 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
     pre = (xs.reshape(T * N, -1) @ w_ih.T).reshape(T, N, 4 * H)
     pre += b_ih
     pre += b_hh
-    acts = np.empty_like(pre)  # i, f, g, o after their nonlinearity, step by step
+    acts = pre  # each step's pre-activations become its gates i, f, g, o in place: no second (T, N, 4H) array
     cs = np.empty((T + 1, N, H), dtype=pre.dtype)  # c_0 … c_T
     hs = np.empty((T + 1, N, H), dtype=pre.dtype)  # h_0 … h_T
+    tcs = np.empty((T, N, H), dtype=pre.dtype)  # tanh(c_1) … tanh(c_T), which backward reads again
     cs[0], hs[0] = c0, h0
     w_hhT = w_hh.T
-    for t in range(T):
-        a = pre[t]
-        a += hs[t] @ w_hhT
-        z = acts[t]
-        z[:, :2 * H] = _sigmoid(a[:, :2 * H])
-        np.tanh(a[:, 2 * H:3 * H], out=z[:, 2 * H:3 * H])
-        z[:, 3 * H:] = _sigmoid(a[:, 3 * H:])
-        c = cs[t + 1]
-        np.multiply(z[:, H:2 * H], cs[t], out=c)
-        c += z[:, :H] * z[:, 2 * H:3 * H]
-        np.multiply(z[:, 3 * H:], np.tanh(c), out=hs[t + 1])
+    rec = np.empty((N, 4 * H), dtype=pre.dtype)
+    g = np.empty((N, H), dtype=pre.dtype)
+    with np.errstate(over="ignore"):  # σ(a) = 1/(1 + e⁻ᵃ): e⁻ᵃ = ∞ gives exactly 0
+        for t in range(T):
+            z = pre[t]
+            z += np.matmul(hs[t], w_hhT, out=rec)
+            np.tanh(z[:, 2 * H:3 * H], out=g)
+            np.negative(z, out=z)  # σ over all four blocks in place, then g's block put back
+            np.exp(z, out=z)
+            z += 1
+            np.reciprocal(z, out=z)
+            z[:, 2 * H:3 * H] = g
+            c = cs[t + 1]
+            np.multiply(z[:, H:2 * H], cs[t], out=c)
+            g *= z[:, :H]
+            c += g
+            np.multiply(z[:, 3 * H:], np.tanh(c, out=tcs[t]), out=hs[t + 1])
     out = np.empty((T + 1, N, H), dtype=pre.dtype)
     out[:T] = hs[:0:-1] if reverse else hs[1:]
     out[T] = cs[T]
     memo: dict[Any, Any] = {}
-    return out, (memo, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs)
+    return out, (memo, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, tcs)
 
 
-def _backprop(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, safe=False):
+def _backprop(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, tcs, safe=False):
     """(δx, δh0, δc0, δW_ih, δW_hh, δb_ih, δb_hh) from g = δ of the op's result, through time.
 
-    With `safe`, every product of a δ with a forward value is 0 where the δ is 0, even where the
-    value is ∞ or NaN (below a `where`); slower, so only used when the fast one met ∞ or NaN."""
+    With `safe`, every product of a δ with forward values is 0 where that δ is 0, even where the
+    values are ∞ or NaN (below a `where`); only used when the plain pass met ∞ or NaN."""
     T, N, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-    mul = _safe_mul if safe else np.multiply
     dot = _safe_dot if safe else np.matmul
     gh = g[:T][::-1] if reverse else g[:T]
     dpre = np.empty_like(acts)
     dh = np.zeros((N, H), dtype=acts.dtype)
     dc = np.array(g[T], dtype=acts.dtype)
+    tmp = np.empty((N, H), dtype=acts.dtype)
     for t in range(T - 1, -1, -1):
         z = acts[t]
         i, f, gg, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
-        dh = dh + gh[t]
-        tc = np.tanh(cs[t + 1])
-        dc = dc + mul(mul(dh, o), 1 - tc * tc)
         d = dpre[t]
-        d[:, :H] = mul(mul(dc, gg), i * (1 - i))
-        d[:, H:2 * H] = mul(mul(dc, cs[t]), f * (1 - f))
-        d[:, 2 * H:3 * H] = mul(mul(dc, i), 1 - gg * gg)
-        d[:, 3 * H:] = mul(mul(dh, tc), o * (1 - o))
-        dc = mul(dc, f)
+        di, df, dg, do = d[:, :H], d[:, H:2 * H], d[:, 2 * H:3 * H], d[:, 3 * H:]
+        tc = tcs[t]
+        dh += gh[t]
+        # δc += δh ⊙ o ⊙ (1 − tanh² c);  δo = δh ⊙ tanh c ⊙ o(1 − o)
+        np.multiply(tc, tc, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        if safe:
+            _zero_where_no_delta(tmp, dh)
+        dc += tmp
+        np.multiply(dh, tc, out=do)
+        np.subtract(1, o, out=tmp)
+        tmp *= o
+        do *= tmp
+        # δi = δc ⊙ g ⊙ i(1 − i);  δf = δc ⊙ c₋₁ ⊙ f(1 − f);  δg = δc ⊙ i ⊙ (1 − g²);  δc₋₁ = δc ⊙ f
+        np.multiply(dc, gg, out=di)
+        np.subtract(1, i, out=tmp)
+        tmp *= i
+        di *= tmp
+        np.multiply(dc, cs[t], out=df)
+        np.subtract(1, f, out=tmp)
+        tmp *= f
+        df *= tmp
+        np.multiply(dc, i, out=dg)
+        np.multiply(gg, gg, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        dg *= tmp
+        if safe:
+            _zero_where_no_delta(do, dh)
+            for part in (di, df, dg):
+                _zero_where_no_delta(part, dc)
+            dc = np.where(dc == 0, 0, dc * f)
+        else:
+            dc *= f
         dh = dot(d, w_hh)
     flat = dpre.reshape(T * N, 4 * H)
     xs = x[::-1] if reverse else x
@@ -104,8 +132,9 @@ def _backprop(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, safe=
     return dx, dh, dc, dw_ih, dw_hh, db, db.copy()  # two leaves must not share one array
 
 
-def _safe_mul(d: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return np.where(d == 0, 0, d * m)
+def _zero_where_no_delta(product: np.ndarray, delta: np.ndarray) -> None:
+    """0 · ∞ = 0: a product of δ with forward values is 0 wherever δ is 0."""
+    np.copyto(product, 0, where=delta == 0)
 
 
 _contraction = bilinear(0)
