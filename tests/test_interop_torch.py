@@ -79,5 +79,5 @@ def test_unsupported_modules_are_named():
 
     with pytest.raises(TypeError, match="to_torch: Odd is not supported; it knows Linear"):
         nn.to_torch(nn.Sequential(nn.Linear(2, 2), Odd()))
-    with pytest.raises(TypeError, match="from_torch: Conv1d is not supported"):
-        nn.from_torch(torch.nn.Sequential(torch.nn.Conv1d(1, 1, 1)))
+    with pytest.raises(TypeError, match="from_torch: Bilinear is not supported"):
+        nn.from_torch(torch.nn.Sequential(torch.nn.Bilinear(1, 1, 1)))

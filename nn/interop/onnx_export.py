@@ -1,7 +1,10 @@
-"""`export_onnx`: the network as an ONNX graph, one Gemm per Linear and the activations as ONNX ops.
+"""`export_onnx`: the network as an ONNX graph, one node (or a few) per layer (`nn.interop.onnx_layers`).
 
-The graph takes `input` of shape (batch, in_features) and gives `output`; weights are
-initializers in the dtype asked for (float32 or float64; by default the model's own).
+The graph takes `input` and gives `output`; weights are initializers in the dtype asked for
+(float32 or float64; by default the model's own). The input's shape follows from the first layer
+(Linear: (batch, in_features); Conv1d: (batch, C, length); Conv2d: (batch, C, height, width);
+Embedding: integer (batch, sequence)) or is given as `input_shape` (None or a name for a free axis).
+Layers are written as in eval mode (Dropout the identity, BatchNorm its running statistics).
 """
 
 from __future__ import annotations
@@ -13,54 +16,79 @@ import numpy as np
 
 from autodiff.dtypes import float_dtype
 from autodiff.extras import require
-from nn.interop import ACTIVATIONS, flatten
-from nn.modules.linear import Linear
+from nn.interop import kind_of, unsupported, walk
 from nn.modules.module import Module
 
 OPSET = 17
 IR_VERSION = 8  # what onnxruntime of the last years reads
 
 
-def export_onnx(module: Module, path: Any, dtype: Any = None) -> None:
-    """Write `module` (Linear, activations, Sequential, MLP) as an ONNX model to `path`."""
-    layers = list(flatten(module, "export_onnx"))
-    linears = [m for m in layers if type(m) is Linear]
-    if not linears:
-        raise ValueError("export_onnx: the module has no Linear layer, so its input size is unknown")
+def _input_shape(first: Module, input_shape: Any) -> list[Any] | None:
+    import nn
+
+    if input_shape is not None:
+        return [f"axis{i}" if n is None else n for i, n in enumerate(input_shape)]
+    kind = kind_of(first, "export_onnx")
+    if kind is nn.Linear:
+        return ["batch", first.in_features]
+    if kind in (nn.Conv1d, nn.ConvTranspose1d):
+        return ["batch", first.in_channels, "length"]
+    if kind in (nn.Conv2d, nn.ConvTranspose2d):
+        return ["batch", first.in_channels, "height", "width"]
+    if kind is nn.Embedding:
+        return ["batch", "sequence"]
+    return None
+
+
+def export_onnx(module: Module, path: Any, dtype: Any = None, input_shape: Any = None) -> None:
+    """Write `module` (Sequential, MLP and the layer kinds of `nn.interop.onnx_layers`) as an ONNX model to `path`.
+
+    Anything the graph cannot express faithfully (a custom module, a Sequential subclass with its
+    own forward, a recurrent or attention layer) is refused with a TypeError naming it, before
+    anything is written.
+    """
+    from nn.interop.onnx_layers import LAYERS, Graph
+
+    layers = list(walk(module, "export_onnx"))
+    kinds = [kind_of(m, "export_onnx") for m in layers]
+    for m, kind in zip(layers, kinds):
+        if kind not in LAYERS:
+            raise unsupported(m, "export_onnx", "is not supported by export_onnx", LAYERS)
+    shape = _input_shape(layers[0], input_shape) if layers else None
+    if shape is None:
+        raise ValueError("export_onnx: the module has no Linear layer (or convolution, or Embedding) first, so its "
+                         "input size is unknown; pass input_shape")
     require(["onnx"], "onnx", "nn.export_onnx")
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
-    dtype = float_dtype(linears[0].weight.data.dtype if dtype is None else dtype)
+    import nn
+
+    if dtype is None:
+        floats = [p.data.dtype for m in layers for p in m.parameters()]
+        dtype = floats[0] if floats else np.float64
+    dtype = float_dtype(dtype)
     elem = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}.get(dtype)
     if elem is None:
         raise TypeError(f"export_onnx: dtype must be float32 or float64, got {dtype}")
-    nodes, weights, name = [], [], "input"
-    for i, m in enumerate(layers):
-        out = f"h{i}"
-        if type(m) is Linear:
-            inputs = [name, f"{i}.weight"]
-            weights.append(numpy_helper.from_array(m.weight.data.astype(dtype), f"{i}.weight"))
-            if m.bias is not None:
-                inputs.append(f"{i}.bias")
-                weights.append(numpy_helper.from_array(m.bias.data.astype(dtype), f"{i}.bias"))
-            nodes.append(helper.make_node("Gemm", inputs, [out], transB=1))  # x Wᵀ + b
-        else:
-            nodes.append(helper.make_node(ACTIVATIONS[type(m)][1], [name], [out]))
-        name = out
-    nodes.append(helper.make_node("Identity", [name], ["output"]))
-    graph = helper.make_graph(
-        nodes,
+    graph = Graph(dtype)
+    name = "input"
+    for m, kind in zip(layers, kinds):
+        name = LAYERS[kind](graph, m, name)
+    graph.nodes.append(helper.make_node("Identity", [name], ["output"]))
+    in_elem = TensorProto.INT64 if kinds[0] is nn.Embedding else elem
+    proto = helper.make_graph(
+        graph.nodes,
         type(module).__name__,
-        [helper.make_tensor_value_info("input", elem, ["batch", linears[0].in_features])],
-        [helper.make_tensor_value_info("output", elem, ["batch", _out_features(layers)])],
-        weights,
+        [helper.make_tensor_value_info("input", in_elem, shape)],
+        [helper.make_tensor_value_info("output", elem, None)],
+        graph.weights,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="autodiff")
+    model = helper.make_model(proto, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="autodiff")
     model.ir_version = IR_VERSION
+    # the output's shape as ONNX's own inference finds it (the checker wants one: its rank, at least)
+    inferred = {v.name: v for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
+    if name in inferred:
+        model.graph.output[0].type.CopyFrom(inferred[name].type)
     onnx.checker.check_model(model, full_check=True)
     Path(path).write_bytes(model.SerializeToString())
-
-
-def _out_features(layers: list[Module]) -> int:
-    return next(m.out_features for m in reversed(layers) if type(m) is Linear)

@@ -1,24 +1,22 @@
 """`to_torch` / `from_torch`: the same network in PyTorch, weights copied by name.
 
-Our parameter names are torch's (`0.weight`, `2.bias`: Sequential numbers its children in both),
-so a state dict moves either way unchanged. torch is never a dependency: it is imported here,
-when a bridge is used.
+Each layer is rebuilt on the other side from its settings (`nn.interop.layers`), in the dtype of
+its weights, and its state dict is copied in: our parameter and buffer names are torch's (`0.weight`,
+`2.running_mean`: Sequential numbers its children in both), so a state dict moves either way
+unchanged. torch is never a dependency: it is imported here, when a bridge is used.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
 from autodiff.extras import require
-from nn.interop import ACTIVATIONS, unsupported
+from nn.interop import check, kind_of, unsupported
 from nn.modules.container import Sequential
-from nn.modules.linear import Linear
 from nn.modules.module import Module
-from nn.parameter import Parameter
-
-_TORCH_NAMES = {torch_name: ours for ours, (torch_name, _) in ACTIVATIONS.items()}
 
 
 def _torch() -> Any:
@@ -28,44 +26,71 @@ def _torch() -> Any:
     return torch
 
 
+def _dtype_of(arrays: list[np.ndarray]) -> np.dtype | None:
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    return floats[0] if floats else None
+
+
 def to_torch(module: Module) -> Any:
-    """The equivalent `torch.nn` module (Linear, activations, Sequential) with copies of our weights."""
+    """The equivalent `torch.nn` module (every layer kind of `nn.interop.layers`, Sequential) with copies of our weights.
+
+    A module whose `forward` the bridge cannot write as torch's (a custom module, a Sequential
+    subclass with its own forward) is refused with a TypeError naming it, before anything is built.
+    """
+    check(module, "to_torch")
     torch = _torch()
+    from nn.interop.layers import KINDS
 
     def convert(m: Any) -> Any:
-        if isinstance(m, Sequential):
-            return torch.nn.Sequential(*(convert(c) for c in m.layers))
-        if type(m) is Linear:
-            w = m.weight.data
-            layer = torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=torch.from_numpy(w).dtype)
-            with torch.no_grad():
-                layer.weight.copy_(torch.from_numpy(w))
-                if m.bias is not None:
-                    layer.bias.copy_(torch.from_numpy(m.bias.data))
-            return layer
-        if type(m) in ACTIVATIONS:
-            return getattr(torch.nn, ACTIVATIONS[type(m)][0])()
-        raise unsupported(m, "to_torch")
+        base = kind_of(m, "to_torch")
+        if base is Sequential:
+            out = torch.nn.Sequential(*(convert(c) for c in m.layers))
+            out.training = m.training
+            return out
+        settings = KINDS[base].read(m)
+        settings = {k: torch.from_numpy(v.copy()) if isinstance(v, np.ndarray) else v for k, v in settings.items()}
+        layer = getattr(torch.nn, KINDS[base].torch_name)(**settings)
+        state = m.state_dict()
+        dtype = _dtype_of(list(state.values()))
+        if dtype is not None:
+            layer = layer.to(torch.from_numpy(np.zeros(0, dtype)).dtype)
+        theirs = layer.state_dict()
+        if set(theirs) != set(state):
+            raise ValueError(f"to_torch: {type(m).__name__}'s state {sorted(state)} does not match torch's "
+                             f"{sorted(theirs)}")
+        layer.load_state_dict({k: torch.from_numpy(np.array(v)).to(theirs[k].dtype) for k, v in state.items()})
+        return layer.train(m.training)
 
     return convert(module)
 
 
 def from_torch(module: Any) -> Module:
-    """The equivalent `nn` module of a torch one (Linear, Tanh, Sigmoid, ReLU, Identity, Sequential)."""
+    """The equivalent `nn` module of a torch one (the layer kinds of `nn.interop.layers`, Sequential), weights copied.
+
+    Only torch's own classes are converted: a subclass (whose forward may differ) is refused.
+    """
     torch = _torch()
+    from nn.interop.layers import BY_TORCH_NAME, KINDS
 
     def convert(m: Any) -> Module:
-        if isinstance(m, torch.nn.Sequential):
-            return Sequential(*(convert(c) for c in m))
-        if type(m) is torch.nn.Linear:
-            # A throwaway generator: the weights are torch's, the global one is left alone.
-            layer = Linear(m.in_features, m.out_features, bias=m.bias is not None, rng=np.random.default_rng(0))
-            layer.weight = Parameter(m.weight.detach().cpu().numpy().copy())
-            layer.bias = None if m.bias is None else Parameter(m.bias.detach().cpu().numpy().copy())
-            return layer
-        ours = _TORCH_NAMES.get(type(m).__name__)
-        if ours is not None and type(m) is getattr(torch.nn, type(m).__name__):
-            return ours()
-        raise unsupported(m, "from_torch")
+        if type(m) is torch.nn.Sequential:
+            out = Sequential(*(convert(c) for c in m))
+            out.training = m.training
+            return out
+        name = type(m).__name__
+        ours = BY_TORCH_NAME.get(name)
+        if ours is None or type(m) is not getattr(torch.nn, name, None):
+            raise unsupported(m, "from_torch")
+        settings = KINDS[ours].read(m)
+        state = {k: v.detach().cpu().numpy().copy() for k, v in m.state_dict().items()}
+        accepts = inspect.signature(ours).parameters
+        if "rng" in accepts:
+            settings["rng"] = np.random.default_rng(0)  # a throwaway generator: the weights are torch's
+        dtype = _dtype_of(list(state.values()))
+        if "dtype" in accepts and dtype is not None:
+            settings["dtype"] = dtype
+        layer = ours(**settings)
+        layer.load_state_dict(state)
+        return layer.train(m.training)
 
     return convert(module)

@@ -13,6 +13,7 @@ import numpy as np
 from autodiff import Tensor
 from autodiff.dtypes import not_real
 from nn.io.npz import Header
+from nn.parameter import Buffer
 
 
 def _as_array(value: Any) -> np.ndarray | Header | str:
@@ -26,6 +27,15 @@ def _as_array(value: Any) -> np.ndarray | Header | str:
     except (ValueError, TypeError):
         return f"a {type(value).__name__}, not an array"
     return array
+
+
+def _integer_buffer(p: Tensor, array: np.ndarray | Header) -> bool:
+    """An integer array for a Buffer, as torch keeps some (BatchNorm's `num_batches_tracked` is int64):
+    loaded as the buffer's floats. Integers beyond 2⁵³ would not survive that, so only smaller ones
+    pass (a file's entry, not yet read, is checked when it is)."""
+    if not isinstance(p, Buffer) or array.dtype.kind not in "iu":
+        return False
+    return isinstance(array, Header) or not array.size or bool(np.abs(array).max() <= 2**53)
 
 
 def check_state(
@@ -58,7 +68,7 @@ def check_state(
             problems.append(f"{name!r} holds {not_real(array.dtype)}, not numbers")
         elif array.shape != p.shape:
             problems.append(f"{name!r} has shape {array.shape}, the model's parameter has shape {p.shape}")
-        elif array.dtype.newbyteorder("=") != p.dtype:
+        elif array.dtype.newbyteorder("=") != p.dtype and not _integer_buffer(p, array):
             problems.append(f"{name!r} has dtype {array.dtype}, the model's parameter has dtype {p.dtype}")
         else:
             arrays[name] = array
