@@ -86,6 +86,7 @@ class Trace:
         self.call = self.ns["call"]
         self.backward = self.ns.get("backward")
         self._guarded: Callable | None = None
+        self.step_program: Any = None  # a whole training step written from this trace (step.py), made on demand
         self.leaf_guard = [(t, t.requires_grad, t.data.shape, t.data.dtype) for t in self.leaves]
         self.watch: Callable[[], bool] = _always  # what the function reads besides its arguments (guards.py)
         # The probe is done: the trace-time values (saved, and every result made while tracing) are

@@ -84,14 +84,20 @@ class Compiled:
         shared = tuple((i, id(a)) for i, a in enumerate(leaves) if id(a) in reached) if reached else ()
         return (state.enabled, tree, aliases(leaves), shared)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if state.tracer is not None or anomaly.active():
-            return self.fn(*args, **kwargs)  # inside another trace it is just ops; under anomaly, checked eagerly
+    def entry(self, args: tuple, kwargs: dict) -> tuple[Trace | _Eager, list, tuple]:
+        """The trace (or the note to run eagerly) for this call, traced now if there is none valid;
+        with the call's Tensors and arrays (`leaves`) and its structure."""
         leaves, tree = flatten(args, kwargs)
         key = self._key(leaves, tree)
         entry = self._cache.get(key)
         if entry is None or not entry.guard():
             entry = self._trace(args, kwargs, leaves, tree)
+        return entry, leaves, tree
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if state.tracer is not None or anomaly.active():
+            return self.fn(*args, **kwargs)  # inside another trace it is just ops; under anomaly, checked eagerly
+        entry, leaves, tree = self.entry(args, kwargs)
         if type(entry) is _Eager:
             return self.fn(*args, **kwargs)
         try:

@@ -193,6 +193,24 @@ class Optimizer:
             a = entries[i] = np.zeros_like(self.params[i].data)
         return a
 
+    # ----------------------------------------------------------------- a compiled step
+    def compile_step(self, loss_fn: Callable[..., Any]) -> Any:
+        """One training step compiled: `step = opt.compile_step(loss_fn)`, then `E = step(x, t)` does
+        `zero_grad()`, `E = loss_fn(x, t)`, `E.backward()` and `step()`, with the same result bit for bit.
+
+        The forward and backward are traced once by `ad.compile` and replayed into buffers planned
+        then; the update is this optimizer's own, in place. After the first step a step allocates
+        nothing beyond the loss it returns, and each `.grad` is a buffer the next step overwrites
+        (copy it to keep it). See docs/compile.md.
+        """
+        from autodiff.compiler.step import CompiledStep
+
+        return CompiledStep(self, loss_fn)
+
+    #: What a compiled function that reaches this optimizer watches: its hyperparameters and
+    #: parameters, not its state (which changes every step and is read afresh).
+    __compile_watch__ = ("param_groups",)
+
     # ----------------------------------------------------------------- gradients
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (`.grad = None`), ready for the next backward."""

@@ -1,0 +1,295 @@
+"""A whole training step compiled: forward, loss, backward and the optimizer's update.
+
+`opt.compile_step(loss_fn)` (nn.optim) returns a `CompiledStep`: calling it does what
+
+    opt.zero_grad(); E = loss_fn(*args); E.backward(); opt.step(); return E
+
+does, bit for bit. The loss function is traced by `ad.compile` (so it is never stale: the same key,
+watch and value checks), and from its tape we write one straight-line function for the forward
+and the backward in which the hot ops write into buffers made once, when the step is first
+compiled (autodiff.compiler.kernels), in place where the step is an array's last reader; the
+gradients land in buffers that become the parameters' `.grad`, and the optimizer's own update
+(in place into its state, through its scratch buffers) moves the parameters. After the first
+step a step allocates nothing but the loss it returns (and what ops without a kernel allocate).
+
+What runs eagerly instead, with the same result: a function `ad.compile` would run eagerly (the
+warning says why), a parameter with a hook, anomaly mode, a step under `no_grad`.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autodiff import anomaly
+from autodiff.compiler.codegen import Diverged, Trace, _safe
+from autodiff.compiler.compiled import Compiled
+from autodiff.compiler.kernels import KERNELS
+from autodiff.grad_mode import state
+from autodiff.op import unbroadcast
+from autodiff.tensor import Tensor, _const
+
+
+class CompiledStep:
+    """What `optimizer.compile_step(loss_fn)` returns: call it with loss_fn's arguments for one step."""
+
+    def __init__(self, optimizer: Any, loss_fn: Callable[..., Any]) -> None:
+        self.optimizer = optimizer
+        self.loss_fn = Compiled(loss_fn)
+        self.eager_steps = 0  # steps that ran eagerly (the first of a new trace, or a fallback)
+
+    @property
+    def traces(self) -> int:
+        return self.loss_fn.traces
+
+    @property
+    def code(self) -> str:
+        """The source of the most recent compiled step."""
+        progs = [t.step_program for t in self.loss_fn._cache.values() if getattr(t, "step_program", None)]
+        return progs[-1].code if progs else ""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        if state.tracer is not None or anomaly.active() or not state.enabled:
+            return self._eager(args, kwargs)
+        entry, leaves, tree = self.loss_fn.entry(args, kwargs)
+        if not isinstance(entry, Trace) or not entry.needs_node:
+            return self._eager(args, kwargs)
+        program = entry.step_program
+        if program is None:
+            program = entry.step_program = StepProgram(entry)
+        try:
+            out = program.run(self.optimizer, args, kwargs, leaves)
+        except Diverged:  # a value the trace chose by changed: trace again, and take this step eagerly
+            self.loss_fn._trace(args, kwargs, leaves, tree)
+            out = None
+        return self._eager(args, kwargs) if out is None else out
+
+    def _eager(self, args: tuple, kwargs: dict) -> Tensor:
+        self.eager_steps += 1
+        opt = self.optimizer
+        opt.zero_grad()
+        loss = self.loss_fn.fn(*args, **kwargs)
+        loss.backward()
+        opt.step()
+        return loss
+
+
+class _Entry:
+    """One tape entry as a kernel sees it."""
+
+    def __init__(self, k: int, slot: int) -> None:
+        self.k, self.slot = k, slot
+        self.ins: list[str] = []
+        self.shapes: list[tuple] = []
+        self.dtypes: list[Any] = []
+        self.consts: dict[int, Any] = {}
+        self.static: dict[str, Any] = {}
+        self.static_expr: dict[str, str] = {}
+        self.flows: set[int] = set()
+        self.keep: dict[str, str] = {}
+        self.out_shape: tuple = ()
+        self.out_dtype: Any = None
+
+
+class StepProgram:
+    """The straight-line forward and backward of one trace, into buffers planned now."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+        tr = trace.tracer
+        self.ns: dict[str, Any] = trace.ns  # one namespace: names made by trace._name land here too
+        self.ns.update(np=np, _asarray=np.asarray, unbroadcast=unbroadcast, _safe=_safe)
+        self.lines: list[str] = []
+        self.n_temp = 0
+        self.n_buf = 0
+        self.expr: dict[int, str] = {}  # slot -> the name holding its value
+        self.planned: set[int] = set()  # slots whose value lives in a buffer planned here
+        self.keeps_out: set[int] = set()  # slots whose producer reads them again in the backward
+        self.owned: set[int] = set()  # slots whose buffer the producer's VJP may overwrite
+        live = trace.live
+        # How many live entries read each slot: a buffer read once may be overwritten by its reader.
+        self.readers: dict[int, int] = {}
+        for _op, ins, _, _, slot, _ in tr.tape:
+            if live[slot]:
+                for j in ins:
+                    self.readers[j] = self.readers.get(j, 0) + 1
+        self.guarded = trace._guarded_slots(False)
+        self.entries: dict[int, _Entry] = {}
+        self.code = self._source()
+        exec(builtins.compile(self.code, "<ad.compile step>", "exec"), self.ns)
+        self.fn = self.ns["step"]
+        self.leaf_parents = [tr.values[j] if tr.kinds[j] == "leaf" else None for j in trace.parents]
+        self.arg_parents = [tr.values[j] if tr.kinds[j] == "arg" else None for j in trace.parents]
+
+    # ------------------------------------------------------------------ what kernels call
+    def line(self, text: str) -> None:
+        self.lines.append("    " + text)
+
+    def temp(self) -> str:
+        self.n_temp += 1
+        return f"t{self.n_temp}"
+
+    def const(self, value: Any) -> str:
+        return self.trace._name(value, "k")
+
+    def buffer(self, shape: tuple, dtype: Any) -> str:
+        self.n_buf += 1
+        name = f"B{self.n_buf}"
+        self.ns[name] = np.empty(shape, dtype)
+        return name
+
+    def out_buffer(self, e: _Entry, reuse: int | None = None) -> str:
+        """The buffer for e's output: its input `reuse`'s, if nobody reads that again, else a new one."""
+        tr = self.trace.tracer
+        if reuse is not None:
+            j = tr.tape[e.k][1][reuse]
+            if (j in self.planned and self.readers.get(j) == 1 and j not in self.keeps_out
+                    and j != self.trace.out_slot and e.shapes[reuse] == e.out_shape and e.dtypes[reuse] == e.out_dtype):
+                name = self.expr[j]
+                self._set(e, name, planned=True)
+                return name
+        name = self.buffer(e.out_shape, e.out_dtype)
+        self._set(e, name, planned=True)
+        return name
+
+    def assign(self, e: _Entry, expr: str) -> None:
+        name = self.temp()
+        self.line(f"{name} = {expr}")
+        self._set(e, name, planned=False)
+
+    def owns(self, e: _Entry) -> bool:
+        return e.slot in self.owned
+
+    def _set(self, e: _Entry, name: str, planned: bool) -> None:
+        self.expr[e.slot] = name
+        if planned:
+            self.planned.add(e.slot)
+            if e.slot != self.trace.out_slot:
+                self.owned.add(e.slot)
+
+    # ------------------------------------------------------------------ the source
+    def _source(self) -> str:
+        trace, tr = self.trace, self.trace.tracer
+        live = trace.live
+        n_args = len(tr.arg_is_tensor)
+        lines = self.lines
+        lines.append(f"def step(A, {', '.join(f'a{i}' for i in range(n_args))}):")
+        for n, (check, specs, result) in enumerate(tr.checks):
+            got = f"{trace._name(check, f'check{n}')}({', '.join(trace._static(s) for s in specs)})"
+            self.line(f"if {got} != {trace._name(result, f'expected{n}')}:")
+            self.line("    raise DIVERGED")
+        for j, (kind, value) in enumerate(zip(tr.kinds, tr.values)):
+            if not live[j] or kind == "op":
+                continue
+            if kind == "arg":
+                self.expr[j] = f"a{value}.data" if tr.arg_is_tensor[value] else f"a{value}"
+            elif kind == "leaf":
+                self.expr[j] = f"{trace._name(value, trace.names.get(id(value)) or value.name or 'p')}.data"
+            else:
+                self.expr[j] = trace._name(value, "c")
+            if kind != "const":  # read once, at the start, as the eager function reads them
+                name = self.temp()
+                self.line(f"{name} = {self.expr[j]}")
+                self.expr[j] = name
+        backs = set(trace.backs)
+        needs = tr.needs
+        for k, (op, ins, static, named, slot, variadic) in enumerate(tr.tape):
+            if not live[slot]:
+                continue
+            e = _Entry(k, slot)
+            e.ins = [self.expr[j] for j in ins]
+            e.shapes = [tr.shapes[j] for j in ins]
+            e.dtypes = [tr.dtypes[j] for j in ins]
+            e.consts = {i: tr.values[j] for i, j in enumerate(ins) if tr.kinds[j] == "const"}
+            e.static = {key: spec[1] for key, spec in named if spec[0] == "const"}
+            e.static_expr = {key: trace._static(spec) for key, spec in named}
+            e.out_shape, e.out_dtype = tr.shapes[slot], tr.dtypes[slot]
+            if k in backs:
+                e.flows = {i for i, j in enumerate(ins) if needs[j]}
+            kernel = KERNELS.get(op.name)
+            usable = (kernel is not None and not variadic and not static and slot not in self.guarded
+                      and not any(trace.casts.get((k, i), (False, False))[0] or trace.casts.get((k, i), (False, False))[1]
+                                  for i in e.flows))
+            if usable and kernel[0](self, e):
+                self.entries[k] = e
+                if "out" in e.keep:
+                    self.keeps_out.add(slot)
+                continue
+            # As it is: the op's own forward (the same call the replay of ad.compile makes).
+            f = trace._name(op.forward, op.name)
+            call_args = [f"[{', '.join(e.ins)}]"] if variadic else list(e.ins)
+            call_args += [trace._static(s) for s in static] + [f"{key}={trace._static(s)}" for key, s in named]
+            out, saved = self.temp(), f"S{k}"
+            self.line(f"{out}, {saved} = {f}({', '.join(call_args)})")
+            if not tr.shapes[slot]:
+                self.line(f"{out} = _asarray({out})")
+            self.expr[slot] = out
+        self.line(f"loss = {self.expr[trace.out_slot]}")
+        self._backward()
+        return "\n".join(lines)
+
+    def _backward(self) -> None:
+        trace, tr = self.trace, self.trace.tracer
+        one = self.const(np.ones(tr.shapes[trace.out_slot], tr.dtypes[trace.out_slot]))
+        delta: dict[int, str] = {trace.out_slot: one}
+        for k, (op, _, _, _, slot, _), flows in trace._flows():
+            g = delta.pop(slot, None)
+            if g is None:
+                continue
+            e = self.entries.get(k)
+            if e is not None:
+                got = KERNELS[op.name][1](self, e, g)
+            else:
+                got = {}
+                for i, j in flows:
+                    vjp = trace._name(op.vjps[i], f"{op.name}_vjp{i}")
+                    if slot in self.guarded:
+                        expr = f"_safe({trace._name(op, op.name + '_op')}, {i}, {g}, S{k}, {vjp})"
+                    else:
+                        expr = f"{vjp}({g}, *S{k})"
+                    reduce, cast, dtype = trace.casts[k, i]
+                    if reduce:
+                        expr = f"unbroadcast({expr}, {tr.shapes[j]!r})"
+                    if cast:
+                        expr = f"{expr}.astype({trace._name(dtype, 'dtype')})"
+                    name = self.temp()
+                    self.line(f"{name} = {expr}")
+                    got[i] = name
+            ins = tr.tape[k][1]
+            for i, name in got.items():
+                j = ins[i]
+                if j in delta:  # a value read twice: its δ is the sum over its readers
+                    total = self.temp()
+                    self.line(f"{total} = {delta[j]} + {name}")
+                    delta[j] = total
+                else:
+                    delta[j] = name
+        grads = [delta.get(j, "None") for j in trace.parents]
+        self.line(f"return loss, ({''.join(g + ', ' for g in grads)})")
+
+    # ------------------------------------------------------------------ one step
+    def run(self, opt: Any, args: tuple, kwargs: dict, leaves: list) -> Tensor | None:
+        """One step; None when it must run eagerly instead (a hook on a parameter)."""
+        parents = [p if p is not None else leaves[i] for p, i in zip(self.leaf_parents, self.arg_parents)]
+        for p in parents:
+            if p._hooks:
+                return None
+        opt.zero_grad()
+        loss, grads = self.fn((args, kwargs), *leaves)
+        from autodiff.backward import _accumulate
+
+        optimized = {id(p) for p in opt.params}
+        seen: set[int] = set()
+        for p, g in zip(parents, grads):
+            if g is None:
+                continue
+            if id(p) in optimized and id(g) not in seen and type(g) is np.ndarray and g.dtype == p.data.dtype:
+                p.grad = g  # a buffer the next step overwrites, as torch's .grad is reused in place
+            else:  # one array for two parameters, or a Tensor the optimizer does not own: as eagerly
+                _accumulate(p, g.copy())
+            seen.add(id(g))
+        opt.step()
+        return _const(np.array(loss))

@@ -1,0 +1,208 @@
+"""A whole training step compiled (`opt.compile_step(loss_fn)`): forward, loss, backward and the
+optimizer's update trained bit for bit as the eager step, allocating nothing after the first step."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+import nn.functional as F
+
+OPTIMIZERS = {
+    "sgd": lambda ps: nn.SGD(ps, lr=0.1),
+    "momentum": lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9),
+    "nesterov+decay": lambda ps: nn.SGD(ps, lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-3),
+    "dampening": lambda ps: nn.SGD(ps, lr=0.05, momentum=0.9, dampening=0.3),
+    "adam": lambda ps: nn.Adam(ps, lr=0.01),
+    "adam+decay+amsgrad": lambda ps: nn.Adam(ps, lr=0.01, weight_decay=0.01, amsgrad=True),
+    "adamw": lambda ps: nn.AdamW(ps, lr=0.01),
+}
+
+
+def _setup(act="tanh", loss="ce", dtype=np.float64, sizes=(4, 8, 3), n=16, extra=None, seed=0):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b, rng=rng))
+        if i < len(sizes) - 2:
+            layers.append({"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}[act]())
+            if extra:
+                layers.append(extra(b))
+    model = nn.Sequential(*layers)
+    for p in model.parameters():
+        p.data = p.data.astype(dtype)
+    X = ad.Tensor(rng.normal(size=(n, sizes[0])), dtype=dtype)
+    t = rng.integers(0, sizes[-1], n) if loss == "ce" else rng.normal(size=(n, sizes[-1])).astype(dtype)
+    fn = (lambda x, t: F.cross_entropy(model(x), t)) if loss == "ce" else (lambda x, t: F.mse_loss(model(x), t))
+    return model, X, t, fn
+
+
+def _train(compiled, make_opt, steps=6, **kw):
+    model, X, t, fn = _setup(**kw)
+    opt = make_opt(model.parameters())
+    step = opt.compile_step(fn) if compiled else None
+    losses = []
+    for i in range(steps):
+        if i == 3:
+            opt.lr = opt.lr * 0.5  # a schedule changes the rate mid-way: read afresh on every step
+        if compiled:
+            E = step(X, t)
+        else:
+            opt.zero_grad()
+            E = fn(X, t)
+            E.backward()
+            opt.step()
+        losses.append(E.data.copy())
+    return model, losses, [p.grad.copy() for p in model.parameters()], step
+
+
+def _bitwise(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype and x.shape == y.shape
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("opt", list(OPTIMIZERS))
+@pytest.mark.parametrize("act,loss", [("tanh", "ce"), ("relu", "mse"), ("relu", "ce"), ("sigmoid", "mse")])
+def test_compiled_step_trains_bit_for_bit_as_the_eager_step(opt, act, loss):
+    for dtype in (np.float64, np.float32):
+        m0, l0, g0, _ = _train(False, OPTIMIZERS[opt], act=act, loss=loss, dtype=dtype)
+        m1, l1, g1, step = _train(True, OPTIMIZERS[opt], act=act, loss=loss, dtype=dtype)
+        _bitwise([p.data for p in m1.parameters()], [p.data for p in m0.parameters()])
+        _bitwise(l1, l0)
+        _bitwise(g1, g0)
+        assert step.traces == 1 and step.eager_steps == 0
+
+
+def test_large_layers_take_the_ops_large_array_paths_bit_for_bit():
+    # tanh's VJP switches to in-place arithmetic past 4,096 elements; the optimizer updates in blocks
+    kw = dict(act="tanh", loss="ce", sizes=(300, 256, 10), n=64)
+    m0, l0, g0, _ = _train(False, OPTIMIZERS["adam"], steps=3, **kw)
+    m1, l1, g1, _ = _train(True, OPTIMIZERS["adam"], steps=3, **kw)
+    _bitwise([p.data for p in m1.parameters()], [p.data for p in m0.parameters()])
+    _bitwise(l1, l0)
+    _bitwise(g1, g0)
+
+
+def test_ops_without_a_kernel_still_step_bit_for_bit():
+    kw = dict(act="tanh", loss="mse", extra=nn.LayerNorm)
+    m0, l0, _, _ = _train(False, OPTIMIZERS["momentum"], **kw)
+    m1, l1, _, step = _train(True, OPTIMIZERS["momentum"], **kw)
+    _bitwise([p.data for p in m1.parameters()], [p.data for p in m0.parameters()])
+    _bitwise(l1, l0)
+    assert re.search(r"t\d+, S\d+ = ", step.code)  # LayerNorm ran as its op (no kernel), in the same step
+
+
+def _bytes_per_step(step_fn, steps=5):
+    step_fn()
+    step_fn()
+    tracemalloc.start()
+    try:
+        peaks = []
+        for _ in range(steps):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            step_fn()
+            peaks.append(tracemalloc.get_traced_memory()[1] - before)
+    finally:
+        tracemalloc.stop()
+    return max(peaks)
+
+
+@pytest.mark.parametrize("act,loss", [("tanh", "ce"), ("relu", "mse")])
+def test_a_compiled_step_allocates_nothing_after_the_first(act, loss):
+    model, X, t, fn = _setup(act=act, loss=loss, sizes=(64, 128, 64, 10), n=128)
+    opt = nn.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    step = opt.compile_step(fn)
+
+    def eager():
+        opt.zero_grad()
+        fn(X, t).backward()
+        opt.step()
+
+    compiled_bytes = _bytes_per_step(lambda: step(X, t))
+    eager_bytes = _bytes_per_step(eager)
+    # NumPy's iterator takes a transient buffer (8,192 elements) for a broadcast operand, as in
+    # the hand-written step's `z += b`: the one allocation a NumPy step cannot avoid.
+    B, b = np.ones((128, 128)), np.ones(128)
+    iterator_buffer = _bytes_per_step(lambda: np.add(B, b, out=B))
+    activation = 128 * 128 * 8
+    assert eager_bytes > 2 * activation  # the eager step allocates its activations …
+    assert compiled_bytes < iterator_buffer + 4096, compiled_bytes  # … the compiled one only the loss it returns
+
+
+def test_the_compiled_step_is_never_stale():
+    model, X, t, fn = _setup(act="tanh", loss="ce")
+    twin, _, _, fn_twin = _setup(act="tanh", loss="ce")
+    opt, opt_twin = nn.SGD(model.parameters(), lr=0.1, momentum=0.9), nn.SGD(twin.parameters(), lr=0.1, momentum=0.9)
+    step = opt.compile_step(fn)
+
+    def both(i):
+        E = step(X, t)
+        opt_twin.zero_grad()
+        E0 = fn_twin(X, t)
+        E0.backward()
+        opt_twin.step()
+        np.testing.assert_array_equal(E.data, E0.data, err_msg=f"step {i}")
+
+    for i in range(3):
+        both(i)
+    rng = np.random.default_rng(5)
+    for m in (model, twin):  # a layer's setting and a weight replaced
+        new = rng.normal(size=m.layers[2].weight.shape)
+        rng = np.random.default_rng(5)
+        m.layers[2].weight = nn.Parameter(new)
+    opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt_twin = nn.SGD(twin.parameters(), lr=0.1, momentum=0.9)
+    step = opt.compile_step(fn)
+    for i in range(3):
+        both(i)
+    _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
+
+
+def test_a_hook_on_a_parameter_runs_the_step_eagerly():
+    model, X, t, fn = _setup()
+    seen = []
+    model.layers[0].weight.register_hook(lambda g: seen.append(g.data.copy()))
+    opt = nn.SGD(model.parameters(), lr=0.1)
+    step = opt.compile_step(fn)
+    step(X, t)
+    step(X, t)
+    assert len(seen) == 2 and step.eager_steps == 2
+
+
+def test_a_loss_that_cannot_compile_steps_eagerly_with_one_warning():
+    model, X, t, _ = _setup(extra=lambda n: nn.Dropout(0.5))
+    opt = nn.SGD(model.parameters(), lr=0.1)
+    step = opt.compile_step(lambda x, t: F.cross_entropy(model(x), t))
+    with pytest.warns(RuntimeWarning, match="Dropout"):
+        step(X, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        E = step(X, t)
+    assert np.isfinite(E.item()) and step.eager_steps == 2
+
+
+def test_ignored_targets_appearing_later_are_checked_on_every_step():
+    model, X, t, _ = _setup(loss="ce")
+    twin, _, _, _ = _setup(loss="ce")
+    fn = lambda m, x, t: F.cross_entropy(m(x), t, ignore_index=1)  # noqa: E731
+    opt, opt_twin = nn.SGD(model.parameters(), lr=0.1), nn.SGD(twin.parameters(), lr=0.1)
+    step = opt.compile_step(fn)
+    t0 = np.where(t == 1, 0, t)
+    for targets in (t0, t0, t, t0):
+        step(model, X, targets)
+        opt_twin.zero_grad()
+        fn(twin, X, targets).backward()
+        opt_twin.step()
+    _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
+    with pytest.raises(ValueError, match="out of range"):
+        step(model, X, np.full(len(t), 7))
