@@ -57,9 +57,14 @@ def _elu(g: Graph, x: str, alpha: float, scale: float = 1.0) -> str:
     return _where_positive(g, x, g.op("Mul", g.const(alpha), g.op("Sub", g.op("Exp", xs), g.const(1.0))))
 
 
+def _log1pexp(g: Graph, x: str) -> str:
+    """log(1 + eˣ) = max(x, 0) + log(1 + e^(−|x|)), which cannot overflow (and, unlike ONNX's Softplus, runs in float64)."""
+    return g.op("Add", g.op("Max", x, g.const(0.0)), g.op("Log", g.op("Add", g.const(1.0), g.op("Exp", g.op("Neg", g.op("Abs", x))))))
+
+
 def _softplus(g: Graph, m: Any, x: str) -> str:
     bx = g.op("Mul", x, g.const(m.beta))
-    smooth = g.op("Div", g.op("Softplus", bx), g.const(m.beta))
+    smooth = g.op("Div", _log1pexp(g, bx), g.const(m.beta))
     return g.op("Where", g.op("Greater", bx, g.const(m.threshold)), x, smooth)
 
 
@@ -96,13 +101,13 @@ ACTIVATIONS: dict[type, Callable[[Graph, Any, str], str]] = {
     nn.Softplus: _softplus,
     nn.GELU: _gelu,
     nn.SiLU: lambda g, m, x: g.op("Mul", x, g.op("Sigmoid", x)),
-    nn.Mish: lambda g, m, x: g.op("Mul", x, g.op("Tanh", g.op("Softplus", x))),
+    nn.Mish: lambda g, m, x: g.op("Mul", x, g.op("Tanh", _log1pexp(g, x))),
     nn.Hardtanh: lambda g, m, x: g.op("Clip", x, g.const(m.min_val), g.const(m.max_val)),
     nn.ReLU6: lambda g, m, x: g.op("Clip", x, g.const(0.0), g.const(6.0)),
     nn.Hardsigmoid: lambda g, m, x: _hardsigmoid(g, x),
     nn.Hardswish: lambda g, m, x: g.op("Mul", x, _hardsigmoid(g, x)),
     nn.Softsign: lambda g, m, x: g.op("Softsign", x),
-    nn.LogSigmoid: lambda g, m, x: g.op("Neg", g.op("Softplus", g.op("Neg", x))),
+    nn.LogSigmoid: lambda g, m, x: g.op("Neg", _log1pexp(g, g.op("Neg", x))),
     nn.Softmax: lambda g, m, x: _along(g, m, x, "Softmax"),
     nn.LogSoftmax: lambda g, m, x: _along(g, m, x, "LogSoftmax"),
     nn.Softmin: lambda g, m, x: _along(g, m, g.op("Neg", x), "Softmax"),

@@ -127,7 +127,8 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
     wt = np.ones(t.shape, x.dtype) if w is None else w.astype(x.dtype)[t]
     if keep is not None:
         wt = wt * keep
-    losses = -picked * wt
+    with np.errstate(invalid="ignore"):  # an ignored −∞ times its weight 0: NaN, replaced by 0 next
+        losses = -picked * wt
     if keep is not None:
         losses = ad.where(keep, losses, 0.0)  # exactly 0, also where an ignored log-probability is −∞
     if reduction != "mean" or t.size == 0:
