@@ -2,10 +2,9 @@
 CircularPad modules.
 
 torch's pad tuple names the last axis first: (left, right) pads the last axis, (left, right, top,
-bottom) the last two. Constant padding joins constant blocks to x (negative widths crop); the other
-modes copy values of x, so they are indexing: each padded axis reads x at the positions
-`np.pad(arange(n), widths, mode)` gives (reflect; edge for replicate; wrap for circular), and the
-gradient of indexing adds up δ of every copy.
+bottom) the last two; negative widths crop (constant mode). Built on `ad.pad` with NumPy's names for
+the modes (reflect; edge for replicate; wrap for circular), whose gradient cuts the padding off δ
+and adds up δ of every copied value.
 """
 
 from __future__ import annotations
@@ -71,34 +70,12 @@ def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None
             raise ValueError(f"pad: cannot replicate-pad axis {axis} of length 0")
         if mode == "constant" and before + after + n < 0:
             raise ValueError(f"pad: padding ({before}, {after}) crops more than axis {axis}'s length {n}")
+    if any(b < 0 or a < 0 for b, a in widths):  # constant mode only: a negative width crops
+        x = x[tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))]
+        widths = [(max(b, 0), max(a, 0)) for b, a in widths]
     if mode == "constant":
-        return _constant(x, widths, 0.0 if value is None else float(value))
-    out = x
-    for axis, ((before, after), n) in enumerate(zip(widths, x.shape)):
-        if before or after:
-            index = np.pad(np.arange(n), (before, after), mode=MODES[mode])
-            out = out[(slice(None),) * axis + (index,)]
-    return out
-
-
-def _constant(x: Tensor, widths: list[tuple[int, int]], value: float) -> Tensor:
-    crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))
-    if any(b < 0 or a < 0 for b, a in widths):
-        x = x[crop]
-    for axis, (before, after) in enumerate(widths):
-        before, after = max(before, 0), max(after, 0)
-        if before or after:
-            block = list(x.shape)
-            parts = []
-            if before:
-                block[axis] = before
-                parts.append(np.full(block, value, x.dtype))
-            parts.append(x)
-            if after:
-                block[axis] = after
-                parts.append(np.full(block, value, x.dtype))
-            x = ad.concatenate(parts, axis=axis)
-    return x
+        return ad.pad(x, widths, "constant", 0.0 if value is None else float(value))
+    return ad.pad(x, widths, MODES[mode])
 
 
 class _Pad(Module):
