@@ -142,12 +142,12 @@ def test_step_trains_one_epoch_and_reset_starts_again(open_page):
 
 def test_a_link_reproduces_the_set_up(open_page):
     page = open_page("dataset=xor&hidden=4,2&activation=relu&lr=0.1&momentum=0.5&regularization=L2&reg-rate=0.01"
-                     "&batch-size=20&noise=0.2&train-ratio=70&features=x1,x2,x1x2&seed=4&speed=10&show-test=1")
+                     "&batch-size=20&noise=20&train-ratio=70&features=x1,x2,x1x2&seed=4&speed=10&show-test=1")
     wait(page, "document.getElementById('dataset').value === 'xor'")
     values = {k: page.input_value(f"#{k}") for k in ("dataset", "hidden", "activation", "lr", "momentum", "regularization",
                                                     "reg-rate", "batch-size", "noise", "train-ratio", "seed", "speed")}
     assert values == {"dataset": "xor", "hidden": "4,2", "activation": "relu", "lr": "0.1", "momentum": "0.5",
-                      "regularization": "L2", "reg-rate": "0.01", "batch-size": "20", "noise": "0.2", "train-ratio": "70",
+                      "regularization": "L2", "reg-rate": "0.01", "batch-size": "20", "noise": "20", "train-ratio": "70",
                       "seed": "4", "speed": "10"}
     assert page.is_checked("#feature-x1x2") and not page.is_checked("#feature-x1sq") and page.is_checked("#show-test")
     wait(page, "document.querySelectorAll('#layers .node').length === 8")  # 4 + 2 hidden units, 2 outputs
@@ -230,7 +230,7 @@ def test_bad_values_show_an_error_next_to_their_control_and_change_nothing(open_
 def test_the_graph_panel_shows_the_backprop_graph_and_its_explanation(open_page):
     page = open_page()
     svg = page.inner_html("#graph")
-    assert svg.startswith("<svg") and "0.weight" in svg and "‖δ‖" in svg
+    assert svg.startswith("<svg") and "W⁽¹⁾" in svg and "‖δ‖" in svg
     assert "δ_x = δ_z ⊙ (1 − z²)" in page.inner_text("#explain")
     page.select_option("#regularization", "L1")
     page.fill("#reg-rate", "0.01")
@@ -266,14 +266,14 @@ def test_every_training_control_reaches_the_server(open_page):
     page.select_option("#optimizer", "adam")
     wait(page, "document.getElementById('momentum').disabled")  # Adam has no momentum
     page.select_option("#dropout", "0.2")
-    set_range(page, "noise", "0.15")
+    set_range(page, "noise", "15")
     set_range(page, "train-ratio", "80")
     wait(page, "location.hash.includes('train-ratio=80')")
     f = fragment(page)
     assert (f["activation"], f["regularization"], f["reg-rate"], f["batch-size"], f["speed"], f["noise"]) == (
-        "sigmoid", "L2", "0.003", "25", "10", "0.15")
+        "sigmoid", "L2", "0.003", "25", "10", "15")
     assert (f["optimizer"], f["dropout"]) == ("adam", "0.2")
-    assert page.inner_text("#noise-value") == "0.15" and page.inner_text("#train-ratio-value") == "80"
+    assert page.inner_text("#noise-value") == "15" and page.inner_text("#train-ratio-value") == "80"
     assert js(page, "window.playground.state.data.train.length") == 400
     page.click("#step")
     wait(page, "document.getElementById('epoch').textContent === '1'")
@@ -374,7 +374,7 @@ def test_clicking_a_link_edits_its_weight(open_page):
 def test_points_drawn_by_clicking_become_the_data(open_page):
     page = open_page()
     page.click("#draw")
-    assert "add points" in page.inner_text("#error-points")
+    assert "add points" in page.inner_text("#note-points")
     box = page.locator("#boundary").bounding_box()
     for cls, (fx, fy) in [(0, (0.2, 0.2)), (0, (0.25, 0.3)), (1, (0.8, 0.8)), (1, (0.7, 0.75)), (2, (0.8, 0.2))]:
         page.select_option("#draw-class", str(cls))
@@ -390,7 +390,7 @@ def test_points_drawn_by_clicking_become_the_data(open_page):
     page.click("#step")
     wait(page, "document.getElementById('epoch').textContent === '1'")
     page.click("#clear-points")  # cleared on the page; the server keeps training on the 4 points
-    assert "keeps its points" in page.inner_text("#error-points")
+    assert "keeps its points" in page.inner_text("#note-points")
     assert js(page, "window.playground.state.pending.length") == 0
     page.click("#preset-7")  # a preset ends drawing and shows its own data
     wait(page, "document.getElementById('dataset').value === 'circle'")
@@ -444,4 +444,4 @@ def test_the_charts_are_drawn(open_page):
                            ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0;"
                            " return n; })()")
         assert painted > 200, chart
-    assert page.inner_text("#grad-legend").split() == ["■", "W1", "■", "W2", "■", "W3"]
+    assert page.inner_text("#grad-legend").split() == ["━", "W⁽¹⁾", "━", "W⁽²⁾", "━", "W⁽³⁾"]

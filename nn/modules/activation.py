@@ -2,9 +2,10 @@
 (the lecture's Tanh, Sigmoid, ReLU, and LeakyReLU, Softplus, GELU, ELU, SELU, SiLU, Mish, Hardtanh, …).
 
 Each is an autodiff op or a composition of them, so its gradient (of any order) comes from the
-engine. Branches are `ad.where`, which lets no NaN or infinity of the branch not taken into the
-gradient; where torch's derivative at a kink differs from the tie rule of `clip` or `minimum`,
-the branch condition is written as torch's (hardtanh: 0 at both bounds; elu: α at 0).
+engine, with torch's derivative at the kinks (hardtanh: 0 at both bounds; elu: α at 0). Branches
+are `ad.where`, which lets no NaN or infinity of the branch not taken into the gradient, or, where
+the values stay exact, sums of relu and clip, which compare no values (a compiled forward can
+replay them; a comparison makes it run eagerly).
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """z = x if x > 0 else α (eˣ − 1);  δ = 1 or α eˣ (α at 0, as torch's)"""
     _no_inplace(inplace, "elu")
     x = _t(input)
-    return ad.where(x > 0, x, float(alpha) * (ad.exp(ad.clip(x, hi=0.0)) - 1.0))
+    # relu(x) + α(e^min(x, 0) − 1) is x or α(eˣ − 1) exactly, with δ = α at 0 (clip's bound is inclusive),
+    # and compares no values, so a compiled forward replays it
+    return ad.relu(x) + float(alpha) * (ad.exp(ad.clip(x, hi=0.0)) - 1.0)
 
 
 def selu(input: Any, inplace: bool = False) -> Tensor:
@@ -95,7 +98,7 @@ def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
     x = _t(input)
-    return ad.where(x > 0, x, float(alpha) * (ad.exp(ad.clip(x, hi=0.0) * (1.0 / alpha)) - 1.0))
+    return ad.relu(x) + float(alpha) * (ad.exp(ad.clip(x, hi=0.0) * (1.0 / alpha)) - 1.0)
 
 
 def silu(input: Any, inplace: bool = False) -> Tensor:

@@ -8,6 +8,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.tracing import replay_check, tracing
 from nn import functional as F
 from nn.modules.module import Module
 from nn.parameter import Buffer
@@ -97,6 +98,11 @@ def _reduced(losses: Tensor, reduction: str) -> Tensor:
     return losses.mean()
 
 
+def _ignored_targets(t: np.ndarray, shape: tuple, ignore_index: int) -> bool:
+    """`_class_indices`'s choice for a replay of a compiled nll_loss (its errors included)."""
+    return F._class_indices(t, shape, ignore_index, "nll_loss")[1]
+
+
 def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """E = −Σₙ w_{tₙ} xₙ[tₙ] / Σₙ w_{tₙ} for log-probabilities x (N, C) (or (C,), or (N, C, d₁, …)) and class indices t.
 
@@ -115,6 +121,8 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
         raise ValueError(f"{name}: input must have shape (C,), (N, C) or (N, C, d1, ...) with C ≥ 1, got {x.shape}")
     ignore_index = F.check_ignore_index(ignore_index, name)
     t, ignored = F._class_indices(target, x.shape, ignore_index, name)
+    if tracing():  # under ad.compile: every replay checks its own targets and takes the same path
+        replay_check(_ignored_targets, (t, x.shape, ignore_index), ignored)
     w = F.check_class_weights(weight, name)
     n_classes = x.shape[1 if x.ndim > 1 else 0]
     if w is not None and w.shape != (n_classes,):
@@ -157,8 +165,9 @@ def _soft_cross_entropy(input: Any, target: Any, reduction: str, weight: Any, la
 
 def is_probabilities(target: Any, shape: tuple[int, ...]) -> bool:
     """Whether a cross-entropy target holds class probabilities: floats of the input's own shape, as torch decides."""
-    t = target.data if isinstance(target, Tensor) else target
-    return np.shape(t) == tuple(shape) and np.asarray(t).dtype.kind == "f"
+    if isinstance(target, Tensor):  # floats always; its shape, not its data (a compiled call would read that)
+        return target.shape == tuple(shape)
+    return np.shape(target) == tuple(shape) and np.asarray(target).dtype.kind == "f"
 
 
 def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
@@ -178,7 +187,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     if log_target:
         losses = ad.exp(t) * (t - x)
     else:
-        zero = t.data == 0
+        zero = t == 0  # a comparison of Tensors: a compiled kl_div runs eagerly rather than keep one call's mask
         # t log t with 0 log 0 = 0; log of a harmless 1 where t = 0, so its gradient cannot be NaN
         losses = ad.where(zero, 0.0, t * ad.log(ad.where(zero, 1.0, t))) - t * x
     if reduction == "batchmean":
@@ -213,7 +222,8 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
     a = ad.abs(d)
     if beta == 0:
         return _reduced(a, reduction)
-    return _reduced(ad.where(a.data < beta, (0.5 / beta) * d * d, a - 0.5 * beta), reduction)
+    m = ad.clip(a, hi=beta)  # |d| below β, else β: ½m²/β + (|d| − m) is either branch, with no mask
+    return _reduced((0.5 / beta) * (m * m) + (a - m), reduction)
 
 
 def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -221,7 +231,8 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     delta = _positive(delta, "delta", "huber_loss", allow_zero=False)
     d = _difference(input, target, "huber_loss", reduction)
     a = ad.abs(d)
-    return _reduced(ad.where(a.data < delta, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
+    m = ad.clip(a, hi=delta)  # |d| below δ, else δ: ½m² + δ(|d| − m) is either branch, with no mask
+    return _reduced(0.5 * (m * m) + delta * (a - m), reduction)
 
 
 class NLLLoss(_Loss):

@@ -6,8 +6,11 @@ sends a frame, and sleeps to hold at most `MAX_FPS` frames a second. Training, d
 rendering run in a worker thread, one call at a time per page, so the server keeps answering
 other pages; a bad message gets an error message back and never ends the loop.
 
-Messages from the page (JSON objects, by "type"): set {settings: {id: value}}, play, pause, step,
-reset, graph, export {what: weights | python}, set_weight {layer, to, from, value}. To the page:
+Messages from the page (JSON objects, by "type"): set {settings: {id: value}, partial?, restart?}
+(restart, a preset's: start from fresh weights and an empty history even if nothing changed), play, pause, step,
+reset, graph, export {what: weights | python},
+set_weight {layer, to, from, value}. A message that arrives while a frame trains ends that frame at
+its next step, so pause answers within a step. To the page:
 hello, settings {settings, errors}, data, frame, graph, export, status, error.
 """
 
@@ -39,7 +42,7 @@ from nn.playground.serve.settings import NEW_DATA, NEW_MODEL, Settings, Settings
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_FPS = 25
-FRAME_WORK = 0.06  # seconds of training per frame at most, so a high speed still gives 10+ frames a second
+FRAME_WORK = 0.4  # seconds of training per frame at most: "25 epochs/frame" trains 25 unless the network is big
 GRAPH_EVERY = 2.0  # seconds between graph renderings while playing (Graphviz takes ~0.1 s)
 MAX_MESSAGE = 256 * 1024  # bytes: 2,000 uploaded points fit in 60 KB
 MAX_PAGES = 24  # pages training at once on one server (a class of students sharing one)
@@ -107,6 +110,7 @@ class Page:
                 if text is None:
                     await self.send({"type": "error", "message": "messages must be JSON text, not binary"})
                     continue
+                self.session.stop_requested = True  # the frame being trained ends at its next step
                 await queue.put(text)
         except (WebSocketDisconnect, RuntimeError):
             return
@@ -117,7 +121,8 @@ class Page:
         """Train up to `speed` epochs (at most FRAME_WORK seconds), send the frame, the graph now and then."""
         started = time.monotonic()
         s = self.session
-        rows = await self.work(s.advance, s.settings.speed, FRAME_WORK)
+        s.stop_requested = False
+        rows = await self.work(s.advance, s.settings.speed, FRAME_WORK, True)
         await self.send(await self.work(views.frame, s, rows))
         if not s.playing or time.monotonic() - self.last_graph > GRAPH_EVERY:
             await self.send_graph()
@@ -168,14 +173,17 @@ class Page:
         if kind == "set":
             was_playing = s.playing
             values = message.get("settings")
+            restart = bool(message.get("restart"))
             if message.get("partial") and isinstance(values, dict):
                 changed, errors = await self.work(update_partly, s, values)
             else:
-                changed, errors = await self.work(s.update, values), {}
+                changed, errors = await self.work(s.restart if restart else s.update, values), {}
             await self.send_settings(errors, values)
             if changed & NEW_DATA:
                 await self.send({"type": "data", **(await self.work(views.data_message, s))})
-            if changed & (NEW_DATA | NEW_MODEL):
+            if restart:
+                await self.send({"type": "reset"})
+            if restart or changed & (NEW_DATA | NEW_MODEL):
                 s.playing = was_playing and not s.diverged
                 await self.send_frame()
                 await self.send_graph()

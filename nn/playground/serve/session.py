@@ -21,7 +21,6 @@ import numpy as np
 
 import autodiff as ad
 import nn
-from nn.data import batches
 from nn.datasets import DATASETS, MULTICLASS, load
 from nn.playground.serve.features import featurize
 from nn.playground.serve.settings import NEW_DATA, NEW_MODEL, SAMPLES, Settings
@@ -29,6 +28,13 @@ from nn.playground.train import mlp, optimizer
 
 MAX_WEIGHT = 100.0  # a weight typed in by hand
 MAX_HISTORY = 5000  # rows of loss history kept; older ones are thinned, so a page can play for days
+# The data sets of `nn.datasets` live in the unit square; the page stretches them as the TensorFlow
+# playground draws its points, over ±6, where sin x₁ is no copy of x₁.
+SCALE = 5.0
+VIEW = 6.0
+# The noise slider's 100 % as a standard deviation in each data set's own units: its 50 % blurs a
+# spiral's arms without merging them, and scatters xor, circle and blobs as far as the TF playground.
+NOISE = {"spiral": 0.12, "xor": 0.6, "circle": 0.6, "gauss": 0.6, "sine": 1.0}
 
 
 @dataclass
@@ -78,6 +84,13 @@ class Session:
         """The same run from its start: the same initial weights and batch order, epoch 0."""
         self._new_model()
 
+    def restart(self, values: dict[str, Any]) -> set[str]:
+        """A preset: apply `values`, then start from fresh weights at epoch 0 with an empty history,
+        whatever changed (also nothing, when the same preset is chosen again)."""
+        changed = self.update(values)
+        self._new_model()
+        return changed
+
     def _rng(self, stream: int) -> np.random.Generator:
         return np.random.default_rng([self.settings.seed, stream])
 
@@ -88,10 +101,14 @@ class Session:
             pts = np.array(s.points, dtype=np.float64).reshape(-1, 3)
             order = rng.permutation(len(pts))
             X, t = pts[order, :2], pts[order, 2].astype(np.int64)
-        elif s.dataset in MULTICLASS:
-            X, t = DATASETS[s.dataset](SAMPLES, s.noise, rng, classes=s.n_classes)
         else:
-            X, t = load(s.dataset, SAMPLES, s.noise, rng)
+            noise = NOISE[s.dataset] * s.noise / 100
+            if s.dataset in MULTICLASS:
+                X, t = DATASETS[s.dataset](SAMPLES, noise, rng, classes=s.n_classes)
+            else:
+                X, t = load(s.dataset, SAMPLES, noise, rng)
+            if not s.regression:
+                X = X * SCALE
         n_train = min(max(1, round(len(X) * s.train_ratio / 100)), len(X) - 1)
         X_train, X_test, t_train, t_test = X[:n_train], X[n_train:], t[:n_train], t[n_train:]
         if s.regression:
@@ -100,7 +117,7 @@ class Session:
             pad = 0.15 * (hi - lo) + 0.1
             domain = (-half, half, lo - pad, hi + pad)
         else:
-            half = max(1.2, math.ceil(10 * 1.05 * float(np.abs(X).max())) / 10)
+            half = VIEW if s.dataset != "custom" else max(VIEW, math.ceil(float(np.abs(X).max())))
             domain = (-half, half, -half, half)
         self.data = Data(X_train, t_train, X_test, t_test, X_train, X_test, domain)
         self._new_model()
@@ -118,6 +135,9 @@ class Session:
         self.epoch = 0
         self.history: list[list[float | None]] = []
         self.grad_norms = [0.0] * len(self.linears)
+        self._norm_sum = np.zeros(len(self.linears))  # ‖∂E/∂W‖ per layer summed over this epoch's steps so far
+        self._norm_steps = 0
+        self.stop_requested = False  # set from another thread (a message came): the current frame ends at its next step
         self.diverged: str | None = None
         self.playing = False
         self.last_batch = (self.data.F_train[: s.batch_size], self.data.t_train[: s.batch_size])
@@ -178,7 +198,7 @@ class Session:
         """One pass over the training set in mini-batches of SGD (the rest of one, if a budget cut it short)."""
         self._train(None)
 
-    def _train(self, deadline: float | None) -> list[float | None] | None:
+    def _train(self, deadline: float | None, interruptible: bool = False) -> list[float | None] | None:
         """Steps of the current epoch until it ends (its history row is returned) or `deadline` passes (None).
 
         The epoch's batches live on between calls, so a frame may end mid-epoch and the next one
@@ -186,7 +206,7 @@ class Session:
         """
         d, s = self.data, self.settings
         if self._epoch_batches is None:
-            self._epoch_batches = batches(d.F_train, d.t_train, s.batch_size, rng=self._batch_rng)
+            self._epoch_batches = nn.batches(d.F_train, d.t_train, s.batch_size, rng=self._batch_rng)
         with np.errstate(all="ignore"):
             objective = self._compiled_objective()
             for Xb, tb in self._epoch_batches:
@@ -195,10 +215,17 @@ class Session:
                 loss.backward()
                 self.opt.step()
                 self.last_batch = (Xb, tb)
-                if deadline is not None and time.perf_counter() > deadline:
+                for i, m in enumerate(self.linears):
+                    g = m.weight.grad.ravel()
+                    self._norm_sum[i] += math.sqrt(float(g @ g))
+                self._norm_steps += 1
+                if (interruptible and self.stop_requested) or (deadline is not None and time.perf_counter() > deadline):
                     return None
             self._epoch_batches = None
-            self.grad_norms = [float(np.linalg.norm(m.weight.grad)) for m in self.linears]
+            # the mean over the epoch's steps: one mini-batch's norm is noise at batch size 10
+            self.grad_norms = (self._norm_sum / max(self._norm_steps, 1)).tolist()
+            self._norm_sum[:] = 0
+            self._norm_steps = 0
             self.epoch += 1
             row = self._evaluate()
         self._record(row)
@@ -229,17 +256,18 @@ class Session:
                 accs.append(None if self.settings.regression else float((y.data.argmax(axis=1) == t).mean()))
         return [*row, *accs, *map(_finite, self.grad_norms)]
 
-    def advance(self, epochs: int, budget: float | None = None) -> list[list[float | None]]:
-        """Train `epochs` epochs, fewer if training diverges or `budget` seconds pass (then possibly
-        stopping mid-epoch: the next call carries on); return the rows of the epochs that ended."""
+    def advance(self, epochs: int, budget: float | None = None, interruptible: bool = False) -> list[list[float | None]]:
+        """Train `epochs` epochs, fewer if training diverges, `budget` seconds pass or (when
+        `interruptible`, as a frame of play is) `stop_requested` is set, then possibly stopping
+        mid-epoch: the next call carries on. Returns the rows of the epochs that ended."""
         deadline = None if budget is None else time.perf_counter() + budget
         rows = []
         for _ in range(epochs):
-            row = self._train(deadline)
+            row = self._train(deadline, interruptible)
             if row is None:
                 break
             rows.append(row)
-            if self.diverged or (deadline is not None and time.perf_counter() > deadline):
+            if self.diverged or (interruptible and self.stop_requested) or (deadline is not None and time.perf_counter() > deadline):
                 break
         return rows
 

@@ -104,7 +104,7 @@ def _format_points(points: tuple[tuple[float, float, int], ...]) -> str:
 FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str]]] = {
     "dataset": (_choice(DATASET_CHOICES), str),
     "classes": (number(int, 2, MAX_CLASSES), str),
-    "noise": (lambda v: round(number(float, 0, 0.5)(v), 2), repr),  # the slider's steps of 0.01
+    "noise": (number(int, 0, 50), str),  # per cent, as the TensorFlow playground's slider
     "train-ratio": (number(int, 10, 90), str),
     "batch-size": (number(int, 1, SAMPLES), str),
     "seed": (number(int, 0, 2**31 - 1), str),
@@ -136,7 +136,7 @@ class Settings:
 
     dataset: str = "spiral"
     classes: int = 2
-    noise: float = 0.0
+    noise: int = 0  # per cent: 0 to 50, as the TensorFlow playground (the data set's own scale in `session`)
     train_ratio: int = 50
     batch_size: int = 10
     seed: int = 0
@@ -198,6 +198,8 @@ class Settings:
         if errors:
             raise SettingsError(errors)
         new = dataclasses.replace(self, **parsed)
+        if new.dataset not in (*MULTICLASS, "custom") and new.classes != 2:
+            new = dataclasses.replace(new, classes=2)  # xor has two classes: a link must not say six
         new._check_together(set(values))
         changed = {key for key in FIELDS if getattr(new, _attr(key)) != getattr(self, _attr(key))}
         return new, changed

@@ -34,7 +34,7 @@ export class Boundary {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     if (!this.data) return;
     if (this.data.regression) this.drawCurve();
-    else this.drawHeatmap();
+    else if (!this.pending) this.drawHeatmap(); // while drawing, the old network's output would mislead
     this.drawPoints();
   }
 

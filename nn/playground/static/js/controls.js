@@ -37,7 +37,7 @@ export function showSettings(state) {
   const chosen = s.features.split(",");
   for (const box of featureBoxes()) {
     const name = box.closest(".feature").dataset.feature;
-    if (!("features" in errors)) box.checked = chosen.includes(name);
+    box.checked = chosen.includes(name); // what trains, also when a click was refused (the last feature unchecked)
     const usable = !regression || hello.one_input.includes(name);
     box.disabled = !usable;
     box.closest(".feature").classList.toggle("unavailable", !usable);
@@ -51,7 +51,7 @@ export function showSettings(state) {
   writeFragment({ ...s, ...Object.fromEntries(VIEW.filter((k) => $(k).checked).map((k) => [k, "1"])) });
 }
 
-// ctx: { state, set(values), send(message), currentHidden(), onDataset(), onView() }
+// ctx: { state, set(values), send(message), currentHidden(), onDataset(), onView(), graph }
 export function wireControls(ctx) {
   const { state, set, send } = ctx;
   for (const key of TYPED) $(key).addEventListener("input", () => state.editing.add(key));
@@ -85,6 +85,9 @@ export function wireControls(ctx) {
   $("export-weights").addEventListener("click", () => send({ type: "export", what: "weights" }));
   $("export-python").addEventListener("click", () => send({ type: "export", what: "python" }));
   $("graph-refresh").addEventListener("click", () => send({ type: "graph" }));
-  $("graph").addEventListener("click", () => $("graph").classList.toggle("natural"));
+  $("graph-zoom-in").addEventListener("click", () => ctx.graph.zoom(1.25));
+  $("graph-zoom-out").addEventListener("click", () => ctx.graph.zoom(1 / 1.25));
+  $("graph-fit").addEventListener("click", () => ctx.graph.fit());
+  $("graph-actual").addEventListener("click", () => ctx.graph.actual());
   for (const key of VIEW) $(key).addEventListener("change", () => ctx.onView());
 }

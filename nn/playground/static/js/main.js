@@ -6,6 +6,7 @@ import { History, drawGradients, drawLoss } from "./charts.js";
 import { CLASS_COLOURS, css } from "./colours.js";
 import { VIEW, showSettings, takeErrors, wireControls } from "./controls.js";
 import { readFragment } from "./fragment.js";
+import { GraphView } from "./graph.js";
 import { NetworkView } from "./network.js";
 import { OwnPoints } from "./points.js";
 
@@ -28,14 +29,16 @@ const network = new NetworkView($("network"), {
   },
 });
 const own = new OwnPoints({ state, boundary, set: (values) => set(values) });
+const graphView = new GraphView($("graph"), $("graph-legend"));
 
 function send(message) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(message));
 }
 
-function set(values, partial = false) {
+// restart: start from fresh weights and an empty history even if nothing changed (a preset's click)
+function set(values, partial = false, restart = false) {
   Object.assign(state.sent, values);
-  send({ type: "set", settings: values, partial });
+  send({ type: "set", settings: values, partial, restart });
 }
 
 // A link's set-up: every setting it names, the defaults for the rest, and the view options.
@@ -64,12 +67,16 @@ const handlers = {
     box.innerHTML = "";
     m.presets.forEach((p, i) => {
       const b = document.createElement("button");
-      b.type = "button"; b.id = `preset-${i + 1}`; b.textContent = p.title;
+      b.type = "button"; b.id = `preset-${i + 1}`; b.textContent = p.short; b.title = p.title;
       b.addEventListener("click", () => {
         for (const other of box.children) other.classList.toggle("active", other === b);
-        $("preset-text").textContent = p.text;
+        const text = $("preset-text");
+        text.innerHTML = "";
+        const title = document.createElement("b");
+        title.textContent = `${p.title}. `;
+        text.append(title, p.text);
         own.stop();
-        set(p.settings);
+        set(p.settings, false, true);
       });
       box.append(b);
     });
@@ -80,6 +87,7 @@ const handlers = {
       o.value = c; o.textContent = `class ${c}`; o.style.color = css(CLASS_COLOURS[c]);
       drawClass.append(o);
     }
+    $("points-limit").textContent = String(m.limits.points);
     if (window.location.hash.length > 1) applyFragment();
   },
 
@@ -109,19 +117,12 @@ const handlers = {
     drawGradients($("grad-chart"), history, $("grad-legend"));
     setPlaying(m.playing);
     showMessage(m.diverged || "");
+    $("hint").textContent = m.hint || "";
     if (state.weightPending) { state.weightPending = false; network.closeEditor(); }
   },
 
   graph(m) {
-    const box = $("graph");
-    if (m.svg) {
-      box.innerHTML = m.svg.slice(m.svg.indexOf("<svg"));
-    } else {
-      box.innerHTML = "";
-      const pre = document.createElement("pre");
-      pre.textContent = "Graphviz's dot is not installed on the server, so here is the graph's DOT source:\n\n" + m.dot;
-      box.append(pre);
-    }
+    graphView.show(m);
     $("explain").textContent = m.explain;
   },
 
@@ -132,6 +133,7 @@ const handlers = {
 
   reset() {
     history.clear();
+    $("hint").textContent = "";
   },
 
   export(m) {
@@ -197,6 +199,7 @@ wireControls({
   currentHidden: () => (state.settings && state.settings.hidden ? state.settings.hidden.split(",").map(Number) : []),
   onDataset: () => own.stop(),
   onView: viewChanged,
+  graph: graphView,
 });
 // Links are laid out from the squares' positions: lay them out again when the window changes size.
 window.addEventListener("resize", () => {
@@ -219,5 +222,5 @@ window.addEventListener("hashchange", () => {
   }
 });
 // For the browser console (and the browser tests): what the page knows, read-only by convention.
-window.playground = { state, history };
+window.playground = { state, history, graphView };
 connect();

@@ -1,4 +1,5 @@
 // The network view: input features, one square per unit (its output over the plane), links by weight.
+import { weightName } from "./charts.js";
 import { CLASS_COLOURS, NEG, POS, blend, css, decode, diverging, paint } from "./colours.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -46,10 +47,10 @@ export class NetworkView {
     const hidden = sizes.slice(1, -1);
     const width = Math.max(this.root.clientWidth, 420);
     const most = Math.max(...sizes.slice(1), 1);
-    const top = 56;
-    const height = Math.max(380, top + Math.min(most, 16) * 40 + 10);
+    const top = 58; // the layer titles (two lines) and the + − buttons above the units
+    const height = Math.max(300, Math.min(top + most * 34 + 8, 440)); // at most 440 px: the page fits 768 px
     this.root.style.height = `${height}px`;
-    const rowH = Math.min(40, (height - top) / most);
+    const rowH = Math.min(34, (height - top - 8) / most);
     const size = Math.max(6, Math.min(30, rowH - 6));
     const x0 = 150, x1 = width - 40;
     const columns = hidden.length + 1;
@@ -62,7 +63,9 @@ export class NetworkView {
       const title = document.createElement("div");
       title.className = "layer-title";
       title.style.left = `${x}px`;
-      title.textContent = output ? (regression ? "output y" : `${n} classes`) : `${n} unit${n > 1 ? "s" : ""}`;
+      // named as the graph and the lecture name them: layer l holds W⁽ˡ⁾ and b⁽ˡ⁾
+      title.textContent = `layer ${c + 1}\n${output ? (regression ? "output y" : `${n} classes`) : `${n} unit${n > 1 ? "s" : ""}`}`;
+      title.style.whiteSpace = "pre";
       this.layersEl.append(title);
       if (!output) this.layersEl.append(this.unitButtons(c, x));
       const centres = [], canvases = [];
@@ -157,7 +160,7 @@ export class NetworkView {
       const a = Math.min(Math.abs(w), 1);
       entry.link.setAttribute("stroke", css(blend(w < 0 ? NEG : POS, 0.25 + 0.75 * a)));
       entry.link.setAttribute("stroke-width", (0.5 + Math.min(Math.abs(w), 4) * 1.1).toFixed(2));
-      entry.title.textContent = `w = ${w.toFixed(3)} (layer ${l + 1}, from ${i + 1} to ${j + 1}): click to edit`;
+      entry.title.textContent = `w${j + 1},${i + 1} = ${w.toFixed(3)} of ${weightName(l + 1)} (layer ${l + 1}, from ${i + 1} to ${j + 1}): click to edit`;
     })));
     if (this.editing && this.editor.hidden === false && document.activeElement !== this.editorInput) this.fillEditor();
   }

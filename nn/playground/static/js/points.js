@@ -1,7 +1,8 @@
 // Your own data: points drawn by clicking on the output view, or read from a CSV file of x1, x2, class.
 
-// Rows of three numbers (x1, x2, integer class from 0 to classes − 1); header and blank lines are skipped.
-export function parseCsv(text, classes) {
+// Rows of three numbers (x1, x2, integer class from 0 to classes − 1); header and blank lines are skipped;
+// more than `limit` points is refused here, with the limit said, before anything is sent.
+export function parseCsv(text, classes, limit = Infinity) {
   const points = [];
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
@@ -20,6 +21,7 @@ export function parseCsv(text, classes) {
     points.push(values);
   }
   if (!points.length) throw new Error("the file holds no points (rows x1, x2, class)");
+  if (points.length > limit) throw new Error(`the file holds ${points.length} points; the playground takes at most ${limit}`);
   return points;
 }
 
@@ -50,9 +52,15 @@ export class OwnPoints {
     $("clear-points").addEventListener("click", () => {
       if (!this.drawing) this.start();
       this.show([]);
-      $("error-points").textContent = "cleared here: the network keeps its points until you have drawn 4 new ones";
+      this.note("cleared: the network keeps its points until you have drawn 4 new ones of two classes");
     });
     $("upload").addEventListener("change", () => this.upload());
+  }
+
+  // A word on what to do next, in grey: not an error.
+  note(text) {
+    $("error-points").textContent = "";
+    $("note-points").textContent = text;
   }
 
   // The points on the page: the ones being drawn, or none (the view shows the data set's).
@@ -74,14 +82,14 @@ export class OwnPoints {
     $("boundary").classList.add("drawing");
     const points = this.current();
     this.show(points);
-    $("error-points").textContent = points.length ? "" : "click on the output to add points of the chosen class";
+    this.note(points.length ? "" : "click on the output to add points of the chosen class; 4 of two classes start training");
   }
 
   stop() {
     this.drawing = false;
     $("draw").setAttribute("aria-pressed", "false");
     $("boundary").classList.remove("drawing");
-    $("error-points").textContent = "";
+    this.note("");
     this.show(null);
   }
 
@@ -102,6 +110,14 @@ export class OwnPoints {
       points.push([x, y, Number($("draw-class").value)]);
     }
     this.show(points);
+    // fewer than 4 points, or one class, is a drawing in progress, not an error: say what is missing
+    const classes = new Set(points.map((p) => p[2])).size;
+    if (points.length < 4 || classes < 2) {
+      const more = Math.max(0, 4 - points.length);
+      this.note(`${more ? `${more} more point${more > 1 ? "s" : ""}` : "points of a second class"}${more && classes < 2 ? ", of two classes," : ""} and training starts on your points`);
+      return;
+    }
+    this.note("");
     this.send(points);
   }
 
@@ -109,7 +125,8 @@ export class OwnPoints {
     const file = $("upload").files[0];
     if (!file) return;
     try {
-      const points = parseCsv(await file.text(), this.ctx.state.hello.limits.classes);
+      const { classes, points: limit } = this.ctx.state.hello.limits;
+      const points = parseCsv(await file.text(), classes, limit);
       this.stop();
       this.send(points);
     } catch (err) {
@@ -119,8 +136,8 @@ export class OwnPoints {
   }
 
   send(points) {
-    const most = Math.max(1, ...points.map((p) => p[2]));
-    const classes = Math.max(Number(this.ctx.state.settings.classes), most + 1);
+    // as many classes as the points use: a 2-class file after 3 drawn classes has two outputs, not three
+    const classes = Math.max(2, ...points.map((p) => p[2] + 1));
     this.ctx.set({ dataset: "custom", points: points.map(([x, y, c]) => [round(x), round(y), c]), classes: String(classes) });
   }
 }
