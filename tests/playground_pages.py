@@ -16,6 +16,23 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
+# Counts the server's messages by type (window.__received), before the page's handlers see them, so a
+# test can wait for the server's answer to a click rather than for time.
+COUNT_MESSAGES = """
+(() => {
+  const Native = window.WebSocket;
+  window.__received = {};
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => {
+        try { const t = JSON.parse(e.data).type; window.__received[t] = (window.__received[t] || 0) + 1; } catch (err) { /* not ours */ }
+      });
+    }
+  };
+})();
+"""
+
 
 @contextlib.contextmanager
 def chromium() -> Iterator[Any]:
@@ -38,13 +55,14 @@ def open_playground(browser: Any, url: str, width: int = 1280, height: int = 800
     """A new page of the playground at a window size, connected, drawn, its JavaScript errors collected."""
     context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
     page = context.new_page()
+    page.add_init_script(COUNT_MESSAGES)
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(url + (f"#{fragment}" if fragment else ""))
     page.wait_for_selector("#graph svg", timeout=30000)
     wait(page, "document.getElementById('connection').textContent === 'connected'")
-    if fragment:  # the link's set-up has come back from the server
-        wait(page, "window.playground.state.settings !== null")
+    if fragment:  # the server has answered the link's set-up (its status comes last)
+        wait(page, "(window.__received.status || 0) >= 1")
     return page
 
 
@@ -70,6 +88,14 @@ def epoch(page: Any) -> int:
 def fragment(page: Any) -> dict[str, str]:
     text = page.evaluate("location.hash").lstrip("#")
     return dict(part.split("=", 1) for part in text.split("&") if part)
+
+
+def click_answered(page: Any, selector: str) -> None:
+    """Click a control that the server answers with a status message (set, play, pause, step, reset),
+    and wait for that answer: everything the server sends for it has come before it."""
+    before = page.evaluate("window.__received.status || 0")
+    page.click(selector)
+    wait(page, f"(window.__received.status || 0) > {before}")
 
 
 def step(page: Any, times: int = 1) -> None:

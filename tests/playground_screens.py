@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .playground_pages import chromium, open_playground, wait
+from .playground_pages import chromium, click_answered, open_playground, wait
 from .playground_server import running_server
 
 SIZES = ((1024, 768), (1280, 720), (1366, 768), (1440, 900))
@@ -53,8 +53,7 @@ def scrolls(page: Any) -> dict[str, int]:
 def trained_page(browser: Any, url: str, width: int, height: int, preset: int = 5) -> Any:
     """A page at width × height with question `preset` chosen, played until its test accuracy reaches 90 %."""
     page = open_playground(browser, url, width, height)
-    page.click(f"#preset-{preset}")
-    wait(page, f"document.getElementById('preset-{preset}').classList.contains('active') && window.playground.history.rows.length === 1")
+    click_answered(page, f"#preset-{preset}")
     page.click("#play")
     wait(page, "parseFloat(document.getElementById('acc-test').textContent) >= 90", timeout=120000)
     page.click("#play")

@@ -263,3 +263,26 @@ def test_a_small_autoencoder_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0]
+
+
+def test_a_compiled_convolutional_model_replays_the_eager_values_and_gradients():
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding="same", padding_mode="reflect", groups=2, rng=RNG), nn.ELU(),
+                          nn.MaxPool2d(2, ceil_mode=True), nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1, rng=RNG),
+                          nn.Upsample(scale_factor=2, mode="bilinear"), nn.AvgPool2d(3, 2, 1, ceil_mode=True,
+                                                                                    count_include_pad=False),
+                          nn.AdaptiveAvgPool2d(2), nn.CircularPad2d(1), nn.Flatten(), nn.Linear(32, 3, rng=RNG))
+    compiled = ad.compile(model)
+    for _ in range(3):
+        x = ad.Tensor(RNG.normal(size=(2, 2, 8, 8)), requires_grad=True)
+        y = compiled(x)
+        g = RNG.normal(size=y.shape)
+        y.backward(g)
+        got = (y.data, x.grad.copy(), model[0].weight.grad.copy())
+        x.grad = None
+        model.zero_grad()
+        eager = model(x)
+        eager.backward(g)
+        for a, b in zip(got, (eager.data, x.grad, model[0].weight.grad)):
+            np.testing.assert_array_equal(a, b)
+        model.zero_grad()
+    assert compiled.traces == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .playground_pages import chromium, close, open_playground, wait
+from .playground_pages import chromium, click_answered, close, open_playground
 from .playground_screens import SIZES, offscreen, scrolls, trained_page
 from .playground_server import running_server
 
@@ -32,11 +32,8 @@ def browser():
 def test_everything_a_question_needs_is_on_screen_together(server, browser, width, height):
     page = open_playground(browser, server.url, width, height)
     for preset in range(1, 10):
-        page.click(f"#preset-{preset}")
-        wait(page, f"document.getElementById('preset-{preset}').classList.contains('active')"
-                   " && window.playground.history.rows.length === 1"
-                   f" && window.playground.state.frame && window.playground.state.frame.epoch === 0")
-        wait(page, f"document.getElementById('preset-text').textContent.startsWith('{preset}.')")
+        click_answered(page, f"#preset-{preset}")
+        assert page.inner_text("#preset-text").startswith(f"{preset}.")
         assert offscreen(page) == {}, (preset, offscreen(page))
         assert scrolls(page) == {"x": 0, "y": 0}
         units = page.evaluate("[...document.querySelectorAll('#network .node')].map((n) => n.getBoundingClientRect().bottom)")

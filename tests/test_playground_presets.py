@@ -12,7 +12,7 @@ import pytest
 from nn.playground.serve.presets import presets
 from nn.playground.serve.session import Session
 
-from .playground_pages import chromium, close, epoch, js, open_playground, step, wait
+from .playground_pages import chromium, click_answered, close, epoch, js, open_playground, step, wait
 from .playground_server import running_server
 
 pytestmark = pytest.mark.xdist_group("playground-round2")
@@ -87,18 +87,17 @@ def weights(page) -> list:
 
 def test_every_preset_click_restarts_from_fresh_weights_and_a_cleared_chart(server, browser):
     page = open_playground(browser, server.url)
-    page.click("#preset-2")
-    wait(page, "location.hash.includes('hidden=16,16,16') && document.getElementById('epoch').textContent === '0'")
+    click_answered(page, "#preset-2")
+    assert js(page, "window.playground.state.frame.sizes.join()") == "2,16,16,16,2"
     fresh = weights(page)
     step(page, 3)
-    page.click("#preset-9")  # differs from 2 only in its regularization: it used to keep 2's weights and epochs
-    wait(page, "location.hash.includes('regularization=L2') && document.getElementById('epoch').textContent === '0'")
-    wait(page, "window.playground.history.rows.length === 1")
+    click_answered(page, "#preset-9")  # differs from 2 only in its regularization: it used to keep 2's weights and epochs
+    assert epoch(page) == 0 and js(page, "window.playground.history.rows.length") == 1
     assert weights(page) == fresh and "9. Generalisation" in page.inner_text("#preset-text")
     step(page, 2)
     assert epoch(page) == 2 and js(page, "window.playground.history.rows.length") == 3
-    page.click("#preset-9")  # the same preset again starts it again
-    wait(page, "document.getElementById('epoch').textContent === '0' && window.playground.history.rows.length === 1")
+    click_answered(page, "#preset-9")  # the same preset again starts it again
+    assert epoch(page) == 0 and js(page, "window.playground.history.rows.length") == 1
     assert weights(page) == fresh
     close(page)
 
