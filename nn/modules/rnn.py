@@ -55,6 +55,14 @@ def _affine(x: Any, w: Any, b: Any) -> Any:
     return y if b is None else y + b
 
 
+def _layer_state(states: Tensor, k: int) -> Tensor:
+    """The initial state of layer-and-direction k; a constant keeps its name (h_0, c_0) for the drawn graph."""
+    state = states[k]
+    if states.name is not None and not state.requires_grad:
+        state.name = states.name if states.shape[0] == 1 else f"{states.name}[{k}]"
+    return state
+
+
 # ---------------------------------------------------------------------- the layers
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: torch's parameter layout, input checks, layers and directions."""
@@ -110,8 +118,8 @@ class RNNBase(Module):
     def _check_state(self, h: Any, n: int, batched: bool, what: str, dtype: Any) -> Tensor:
         layers = self.num_layers * self.num_directions
         expected = (layers, n, self.hidden_size) if batched else (layers, self.hidden_size)
-        if h is None:
-            return Tensor(np.zeros(expected, dtype=dtype))
+        if h is None:  # zeros, named so that a drawn graph says what they are
+            return Tensor(np.zeros(expected, dtype=dtype), name=what)
         h = _as_tensor(h, dtype)
         if h.shape != expected:
             raise ValueError(f"{type(self).__name__}: expected {what} of shape {expected}, got {h.shape}")
@@ -141,7 +149,7 @@ class RNNBase(Module):
             outs = []
             for d in range(self.num_directions):
                 k = layer * self.num_directions + d
-                out, ends = self._run(x, [s[k] for s in states], *self._weights(layer, d), reverse=bool(d))
+                out, ends = self._run(x, [_layer_state(s, k) for s in states], *self._weights(layer, d), reverse=bool(d))
                 outs.append(out)
                 for f, e in zip(finals, ends):
                     f.append(e)
@@ -156,7 +164,7 @@ class RNNBase(Module):
         return output, (ends[0] if len(ends) == 1 else tuple(ends))
 
     def _initial_states(self, hx: Any, n: int, batched: bool, dtype: Any) -> list[Tensor]:
-        return [self._check_state(hx, n, batched, "hx", dtype)]
+        return [self._check_state(hx, n, batched, "h_0", dtype)]
 
     def _run(self, x, states, w_ih, w_hh, b_ih, b_hh, reverse):
         """One layer in one direction over x (L, N, H_in): (outputs (L, N, H), [final states])."""
