@@ -293,3 +293,23 @@ def test_encoder_layer_custom_activation_and_errors():
         nn.TransformerEncoderLayer(4, 2, activation="swish")
     with pytest.raises(ValueError, match="divisible"):
         nn.TransformerEncoderLayer(5, 2)
+
+
+def test_compiled_encoder_layer_matches_eager():
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, rng=np.random.default_rng(13))
+    x = ad.Tensor(np.random.default_rng(14).normal(size=(4, 2, 8)))
+    mask = np.triu(np.ones((4, 4), bool), 1)
+    G = np.random.default_rng(15).normal(size=(4, 2, 8))
+    layer.zero_grad()
+    eager = (layer(x, src_mask=mask) * G).sum()
+    eager.backward()
+    expected = {n: p.grad.copy() for n, p in layer.named_parameters()}
+    compiled = ad.compile(lambda x: (layer(x, src_mask=mask) * G).sum())
+    for _ in range(2):
+        layer.zero_grad()
+        value = compiled(x)
+        value.backward()
+        assert value.item() == pytest.approx(eager.item(), rel=1e-12)
+        for n, p in layer.named_parameters():
+            _close(p.grad, expected[n])
+    assert compiled.traces == 1
