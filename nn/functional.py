@@ -462,9 +462,9 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
 
 
 # ---------------------------------------------------------------------- issue 25: convolutions, losses, activations
-# Written beside their modules (nn/modules/conv.py, pooling.py, padding.py, upsampling.py,
-# activation.py, loss.py); imported last, as those files import this one's losses and checks.
-from nn.modules.activation import (  # noqa: E402, F401
+# Written beside their modules (nn/modules/conv.py, conv_transpose.py, pooling.py, padding.py, upsampling.py,
+# activation_functions.py, loss.py); imported last, as those files import this one's losses and checks.
+from nn.modules.activation_functions import (  # noqa: E402, F401
     celu,
     elu,
     gelu,
@@ -489,8 +489,9 @@ from nn.modules.activation import (  # noqa: E402, F401
 )
 
 # ---------------------------------------------------------------------- attention (issue 25)
-from nn.modules.attention import scaled_dot_product_attention  # noqa: E402
-from nn.modules.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402, F401
+from nn.modules.attention import scaled_dot_product_attention  # noqa: E402, F401
+from nn.modules.conv import conv1d, conv2d  # noqa: E402, F401
+from nn.modules.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: E402, F401
 from nn.modules.loss import (  # noqa: E402, F401
     _soft_cross_entropy,
     huber_loss,

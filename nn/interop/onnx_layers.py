@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 import nn
-from nn.modules.activation import SELU_ALPHA, SELU_SCALE
+from nn.modules.activation_functions import SELU_ALPHA, SELU_SCALE
 from nn.modules.conv import _padding
 
 

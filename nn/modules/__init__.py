@@ -1,7 +1,7 @@
 """The layers, as `torch.nn.modules` lays them out: one file per family.
 
 `module` (the Module base), `linear` (Linear, Identity), `container` (Sequential, MLP), `activation`,
-`conv` (convolution, Flatten), `pooling`, `padding`, `upsampling`, `im2col` (the unfold/fold ops),
+`conv`, `conv_transpose`, `flatten`, `pooling`, `padding`, `upsampling`, `im2col` (the unfold/fold ops),
 `normalization` (BatchNorm, LayerNorm, Dropout), `loss`.
 Every public name is also `nn.<Name>`.
 """
@@ -29,7 +29,9 @@ from nn.modules.activation import (  # more activations (issue 25)
     Tanh,
 )
 from nn.modules.container import MLP, ModuleDict, ModuleList, Sequential
-from nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Flatten
+from nn.modules.conv import Conv1d, Conv2d
+from nn.modules.conv_transpose import ConvTranspose1d, ConvTranspose2d
+from nn.modules.flatten import Flatten
 from nn.modules.linear import Identity, Linear
 from nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from nn.modules.module import IncompatibleKeys, Module

@@ -1,4 +1,4 @@
-"""Convolutions, torch's semantics: conv1d / conv2d / conv_transpose1d / conv_transpose2d and their modules, and Flatten.
+"""Convolutions, torch's semantics: conv1d / conv2d and Conv1d / Conv2d (the transposed ones: `conv_transpose`).
 
 A convolution is `unfold` (im2col, nn.modules.im2col) and one matmul of the patches with the
 weights; with groups, one batched matmul over the groups. A transposed convolution is the
@@ -21,8 +21,7 @@ from nn.modules.module import Module
 from nn.modules.padding import pad
 from nn.parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Flatten", "conv1d", "conv2d",
-           "conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
+__all__ = ["Conv1d", "Conv2d", "conv1d", "conv2d", "fold", "unfold"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -147,6 +146,12 @@ def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     return y[0] if added else y
 
 
+def _check_output_padding(output_padding: tuple, stride: tuple, dilation: tuple, owner: str) -> None:
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{owner}: output_padding {output_padding} must be smaller than the stride {stride} or the "
+                         f"dilation {dilation}")
+
+
 class _ConvNd(Module):
     _n = 2
 
@@ -252,116 +257,3 @@ class Conv1d(_ConvNd):
     def forward(self, x: Any) -> Tensor:
         x, padding = self._padded(x)
         return conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
-
-
-# ---------------------------------------------------------------------- transposed convolution
-def _check_output_padding(output_padding: tuple, stride: tuple, dilation: tuple, owner: str) -> None:
-    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(f"{owner}: output_padding {output_padding} must be smaller than the stride {stride} or the "
-                         f"dilation {dilation}")
-
-
-def _conv_transpose2d(x: Tensor, weight: Any, bias: Any, stride: tuple, padding: tuple, output_padding: tuple,
-                      groups: int, dilation: tuple, owner: str) -> Tensor:
-    """The adjoint of conv2d in its input: every x[n, c, h, w] adds x · w[c, o] into the patch at (s·h − p, s·w − p)."""
-    weight = _tensor(weight)
-    if weight.ndim != 4:
-        raise ValueError(f"{owner}: weight must have shape (in_channels, out_channels/groups, kh, kw), got {weight.shape}")
-    in_c, o_g, kh, kw = weight.shape
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 or in_c % groups:
-        raise ValueError(f"{owner}: groups must be a positive int dividing in_channels {in_c}, got {groups!r}")
-    if x.ndim != 4 or x.shape[1] != in_c:
-        raise ValueError(f"{owner}: expected input of shape (N, {in_c}, H, W) for weight {weight.shape}, got {x.shape}")
-    _check_output_padding(output_padding, stride, dilation, owner)
-    n, _, h, w = x.shape
-    size = [(m - 1) * s - 2 * p + d * (k - 1) + op + 1
-            for m, s, p, d, k, op in zip((h, w), stride, padding, dilation, (kh, kw), output_padding)]
-    if min(size) < 1:
-        raise ValueError(f"{owner}: padding {padding} leaves no output for input {x.shape[2:]} (output size {size})")
-    rows = x.transpose(0, 2, 3, 1).reshape(n * h * w, in_c)
-    if groups == 1:
-        z = rows @ weight.reshape(in_c, o_g * kh * kw)
-    else:  # (G, M, C/G) @ (G, C/G, O/G·kh·kw), per group
-        z = (rows.reshape(n * h * w, groups, in_c // groups).transpose(1, 0, 2)
-             @ weight.reshape(groups, in_c // groups, o_g * kh * kw)).transpose(1, 0, 2)
-    out_c = o_g * groups
-    y = fold(z.reshape(n, h, w, out_c, kh, kw), (n, out_c, *size), (kh, kw), stride, padding, dilation)
-    return y if bias is None else y + _tensor(bias).reshape(1, out_c, 1, 1)
-
-
-def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
-    """torch's conv_transpose2d: the gradient of conv2d with respect to its input, as a layer.
-
-    Weight (in_channels, out_channels/groups, kh, kw); output size (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.
-    """
-    x, added = _batched(input, 4, "conv_transpose2d")
-    o = "conv_transpose2d"
-    y = _conv_transpose2d(x, weight, bias, _pair(stride, "stride", o, 1), _pair(padding, "padding", o, 0),
-                          _pair(output_padding, "output_padding", o, 0), groups, _pair(dilation, "dilation", o, 1), o)
-    return y[0] if added else y
-
-
-def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
-    """torch's conv_transpose1d, as conv_transpose2d of height 1; weight (in_channels, out_channels/groups, k)."""
-    o = "conv_transpose1d"
-    x, added = _batched(input, 3, o)
-    weight = _tensor(weight)
-    if weight.ndim != 3:
-        raise ValueError(f"{o}: weight must have shape (in_channels, out_channels/groups, k), got {weight.shape}")
-    (s,), (p,) = _ints(stride, 1, "stride", o, 1), _ints(padding, 1, "padding", o, 0)
-    (op,), (d,) = _ints(output_padding, 1, "output_padding", o, 0), _ints(dilation, 1, "dilation", o, 1)
-    y = _conv_transpose2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]),
-                          weight.reshape(*weight.shape[:2], 1, weight.shape[2]), bias, (1, s), (0, p), (0, op), groups,
-                          (1, d), o)
-    y = y.reshape(y.shape[0], y.shape[1], y.shape[3])
-    return y[0] if added else y
-
-
-class ConvTranspose2d(_ConvNd):
-    """torch's ConvTranspose2d: weight (in_channels, out_channels/groups, kh, kw), init ±1/√(out_channels/groups·kh·kw)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-                 padding_mode: str = "zeros", rng: np.random.Generator | None = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         rng, dtype, transposed=True, output_padding=output_padding)
-
-    def forward(self, x: Any) -> Tensor:
-        return conv_transpose2d(self._checked(x), self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
-                                self.dilation)
-
-
-class ConvTranspose1d(_ConvNd):
-    """torch's ConvTranspose1d over signals (N, C, L): weight (in_channels, out_channels/groups, k)."""
-
-    _n = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-                 padding_mode: str = "zeros", rng: np.random.Generator | None = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         rng, dtype, transposed=True, output_padding=output_padding)
-
-    def forward(self, x: Any) -> Tensor:
-        return conv_transpose1d(self._checked(x), self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
-                                self.dilation)
-
-
-class Flatten(Module):
-    """y = x reshaped to keep the axes before `start_dim` and join `start_dim` … `end_dim` into one."""
-
-    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
-        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
-
-    def forward(self, x: Any) -> Tensor:
-        x = _tensor(x)
-        start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
-        if start > end:
-            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} for {x.ndim} axes")
-        return x.reshape(*x.shape[:start], -1, *x.shape[end + 1:])
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
