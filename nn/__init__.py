@@ -31,6 +31,7 @@ from nn.modules import (
     AvgPool1d,
     AvgPool2d,
     BatchNorm1d,
+    BatchNorm2d,
     BCELoss,
     BCEWithLogitsLoss,
     CircularPad1d,
@@ -142,7 +143,7 @@ __all__ = [
     "utils",
 ]
 __all__ += [  # the convolution family (issue 25)
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "CircularPad1d", "CircularPad2d", "ConstantPad1d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "BatchNorm2d", "CircularPad1d", "CircularPad2d", "ConstantPad1d",
     "ConstantPad2d", "Conv1d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "ReflectionPad1d", "ReflectionPad2d",
     "ReplicationPad1d", "ReplicationPad2d", "Upsample", "ZeroPad1d", "ZeroPad2d",
 ]

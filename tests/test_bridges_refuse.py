@@ -92,7 +92,8 @@ def _same_outputs(ours, theirs, x):
 
 KINDS = {
     "cnn": (lambda: nn.Sequential(
-        nn.Conv2d(2, 4, 3, padding="same", padding_mode="reflect", rng=RNG), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+        nn.Conv2d(2, 4, 3, padding="same", padding_mode="reflect", rng=RNG), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.MaxPool2d(2, ceil_mode=True),
         nn.Conv2d(4, 4, 3, padding=1, groups=2, rng=RNG), nn.ELU(0.5), nn.AvgPool2d(2, padding=1, count_include_pad=False),
         nn.ZeroPad2d((1, 0, 2, 1)), nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1, rng=RNG),
         nn.Upsample(scale_factor=2, mode="bilinear"), nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
@@ -118,8 +119,8 @@ KINDS = {
 def test_every_kind_goes_to_torch_and_back_with_the_same_outputs(name):
     make, shape = KINDS[name]
     ours = make()
-    if name == "norm-mlp":
-        ours(RNG.normal(size=(8, 3)))  # running statistics away from their start
+    if name in ("norm-mlp", "cnn"):
+        ours(RNG.normal(size=(8, *shape[1:])))  # running statistics away from their start
     ours.eval()  # dropout's masks are random
     x = RNG.normal(size=shape)
     theirs = nn.to_torch(ours)
@@ -179,7 +180,9 @@ def _onnx_run(model, x, tmp_path, **kwargs):
 def test_convolutional_models_export_to_onnx(name, tmp_path):
     # onnxruntime runs convolutions in float32 only
     make, shape = KINDS[name]
-    model = make().eval()
+    model = make()
+    model(RNG.normal(size=(8, *shape[1:])))  # BatchNorm's running statistics away from their start
+    model.eval()
     x = RNG.normal(size=shape)
     out = _onnx_run(model, x.astype(np.float32), tmp_path, dtype=np.float32)
     np.testing.assert_allclose(out, model(x).data, rtol=1e-4, atol=1e-5)

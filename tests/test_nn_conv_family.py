@@ -118,6 +118,7 @@ MODULES = {
                               lambda: torch.nn.Conv1d(4, 3, 4, padding="same", padding_mode="replicate", bias=False), X3),
     "conv-transpose2d": (lambda: nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, rng=RNG),
                          lambda: torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2), X4),
+    "batchnorm2d": (lambda: nn.BatchNorm2d(4), lambda: torch.nn.BatchNorm2d(4), X4),
     "conv-transpose1d": (lambda: nn.ConvTranspose1d(4, 2, 3, stride=3, dilation=2, rng=RNG),
                          lambda: torch.nn.ConvTranspose1d(4, 2, 3, stride=3, dilation=2), X3),
 }

@@ -91,8 +91,9 @@ def _kinds() -> dict[type[Module], Kind]:
         nn.Upsample: Kind("Upsample", ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor")),
         nn.Flatten: Kind("Flatten", ("start_dim", "end_dim")),
         nn.Dropout: Kind("Dropout", ("p",)),
-        nn.BatchNorm1d: Kind("BatchNorm1d", ("num_features", "eps", "momentum", "affine", "track_running_stats"),
-                             {"affine": _has("weight"), "track_running_stats": _has("running_mean")}),
+        **{cls: Kind(cls.__name__, ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+                     {"affine": _has("weight"), "track_running_stats": _has("running_mean")})
+           for cls in (nn.BatchNorm1d, nn.BatchNorm2d)},
         nn.LayerNorm: Kind("LayerNorm", ("normalized_shape", "eps", "elementwise_affine", "bias"),
                            {"elementwise_affine": _has("weight"), **bias}),
         nn.Embedding: Kind("Embedding", ("num_embeddings", "embedding_dim", "padding_idx")),

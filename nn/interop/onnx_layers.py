@@ -239,6 +239,7 @@ LAYERS: dict[type, Callable[[Graph, Any, str], str]] = {
     nn.AdaptiveAvgPool2d: _adaptive,
     nn.Flatten: _flatten,
     nn.BatchNorm1d: _batch_norm,
+    nn.BatchNorm2d: _batch_norm,
     nn.LayerNorm: _layer_norm,
     nn.Upsample: _upsample,
     nn.Embedding: _embedding,

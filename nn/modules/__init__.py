@@ -35,7 +35,7 @@ from nn.modules.flatten import Flatten
 from nn.modules.linear import Identity, Linear
 from nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from nn.modules.module import IncompatibleKeys, Module
-from nn.modules.normalization import BatchNorm1d, Dropout, LayerNorm
+from nn.modules.normalization import BatchNorm1d, BatchNorm2d, Dropout, LayerNorm
 from nn.modules.padding import (
     CircularPad1d,
     CircularPad2d,
@@ -58,7 +58,7 @@ __all__ = [
 ]
 # the convolution family (issue 25)
 __all__ += [
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "CircularPad1d", "CircularPad2d", "ConstantPad1d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "BatchNorm2d", "CircularPad1d", "CircularPad2d", "ConstantPad1d",
     "ConstantPad2d", "Conv1d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "ReflectionPad1d", "ReflectionPad2d",
     "ReplicationPad1d", "ReplicationPad2d", "Upsample", "ZeroPad1d", "ZeroPad2d",
 ]

@@ -1,4 +1,4 @@
-"""Dropout and normalisation layers with torch's semantics: Dropout, BatchNorm1d, LayerNorm.
+"""Dropout and normalisation layers with torch's semantics: Dropout, BatchNorm1d, BatchNorm2d, LayerNorm.
 
 All are compositions of differentiable ops (mean, subtraction, square root, division), so their
 gradients, and gradients of gradients, come from the engine.
@@ -68,10 +68,15 @@ class BatchNorm1d(Module):
     `state_dict()` saves them.
     """
 
+    _ndims = (2, 3)
+
+    def _expected(self) -> str:
+        return f"(N, {self.num_features}) or (N, {self.num_features}, L)"
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype: Any = None) -> None:
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ValueError(f"BatchNorm1d: num_features must be a positive int, got {num_features!r}")
+            raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.weight = Parameter(np.ones(num_features), dtype=dtype) if affine else None
         self.bias = Parameter(np.zeros(num_features), dtype=dtype) if affine else None
@@ -84,11 +89,10 @@ class BatchNorm1d(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_features}) or (N, {self.num_features}, L), "
-                             f"got {x.shape}")
-        axes = (0,) if x.ndim == 2 else (0, 2)
-        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
+        if x.ndim not in self._ndims or x.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input of shape {self._expected()}, got {x.shape}")
+        axes = (0, *range(2, x.ndim))  # the batch and every position: one mean and variance per channel
+        shape = (1, -1) + (1,) * (x.ndim - 2)
         if self.training or self.running_mean is None:
             n = x.size // self.num_features
             if self.training and n < 2:
@@ -116,6 +120,16 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.weight is not None}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """y = γ (x − μ_B) / √(σ²_B + ε) + β per channel of images (N, C, H, W), over the batch and every pixel: torch's
+    BatchNorm2d, with BatchNorm1d's running statistics, momentum and modes."""
+
+    _ndims = (4,)
+
+    def _expected(self) -> str:
+        return f"(N, {self.num_features}, H, W)"
 
 
 class LayerNorm(Module):
