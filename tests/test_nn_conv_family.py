@@ -150,7 +150,7 @@ def test_initialisation_bounds_are_torchs():
     assert deconv.weight.shape == (6, 2, 3, 3) and np.abs(deconv.weight.data).max() <= 1 / np.sqrt(2 * 9)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=max(5, settings().max_examples // 2), deadline=None)
 @given(st.data())
 def test_conv2d_matches_torch_on_drawn_geometries(data):
     groups = data.draw(st.sampled_from([1, 2]))
@@ -287,3 +287,33 @@ def test_a_compiled_convolutional_model_replays_the_eager_values_and_gradients()
             np.testing.assert_array_equal(a, b)
         model.zero_grad()
     assert compiled.traces == 1
+
+
+@settings(max_examples=max(5, settings().max_examples // 2), deadline=None)
+@given(st.data())
+def test_pooling_matches_torch_on_drawn_geometries(data):
+    k = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    s = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    p = (data.draw(st.integers(0, k[0] // 2)), data.draw(st.integers(0, k[1] // 2)))
+    h, w = data.draw(st.integers(max(1, k[0] - 2 * p[0]), 7)), data.draw(st.integers(max(1, k[1] - 2 * p[1]), 7))
+    ceil, count = data.draw(st.booleans()), data.draw(st.booleans())
+    x = RNG.normal(size=(1, 2, h, w))
+    against_torch(lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=count),
+                  lambda x: TF.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=count), x)
+    against_torch(lambda x: F.max_pool2d(x, k, s, p, ceil_mode=ceil), lambda x: TF.max_pool2d(x, k, s, p, ceil_mode=ceil), x)
+    out = (data.draw(st.integers(1, h + 2)), data.draw(st.integers(1, w + 2)))
+    against_torch(lambda x: F.adaptive_avg_pool2d(x, out), lambda x: TF.adaptive_avg_pool2d(x, out), x)
+
+
+@settings(max_examples=max(5, settings().max_examples // 2), deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.one_of(st.tuples(st.integers(1, 13), st.integers(1, 13)),
+                                                        st.floats(0.3, 3.5).map(lambda f: round(f, 2))),
+       st.booleans())
+def test_interpolate_matches_torch_on_drawn_sizes(h, w, target, corners):
+    x = RNG.normal(size=(1, 1, h, w))
+    kw = {"size": target} if isinstance(target, tuple) else {"scale_factor": target}
+    if "scale_factor" in kw and min(int(h * target), int(w * target)) < 1:
+        return
+    against_torch(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), x)
+    against_torch(lambda x: F.interpolate(x, mode="bilinear", align_corners=corners, **kw),
+                  lambda x: TF.interpolate(x, mode="bilinear", align_corners=corners, **kw), x)

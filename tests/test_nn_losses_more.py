@@ -145,7 +145,7 @@ def test_loss_modules_are_the_functions():
     assert repr(nn.HuberLoss("sum")) == "HuberLoss(reduction='sum')"
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=max(5, settings().max_examples // 2), deadline=None)
 @given(st.integers(1, 4), st.integers(1, 4), st.floats(0.1, 2.0))
 def test_gradcheck_of_the_losses(n, c, beta):
     x = ad.Tensor(RNG.normal(size=(n, c)), requires_grad=True)
