@@ -313,3 +313,43 @@ def test_compiled_encoder_layer_matches_eager():
         for n, p in layer.named_parameters():
             _close(p.grad, expected[n])
     assert compiled.traces == 1
+
+
+# ---------------------------------------------------------------------- the fused attention core
+def test_fused_core_matches_its_composed_twin_with_grad_of_grad():
+    from autodiff.testing import gradgradcheck
+    from nn.modules.attention_op import attention, attention_composed
+
+    rng = np.random.default_rng(16)
+    arrays = [rng.normal(size=s) for s in [(2, 3, 2), (2, 4, 2), (2, 4, 3)]]
+    mask = np.where(rng.random((3, 4)) > 0.3, 0.0, -np.inf)
+    mask[1] = -np.inf  # a query that sees nothing
+    for m in (None, mask, rng.normal(size=(3, 4))):
+        a = [ad.Tensor(x, requires_grad=True) for x in arrays]
+        b = [ad.Tensor(x, requires_grad=True) for x in arrays]
+        G = rng.normal(size=(2, 3, 3))
+        fused, composed = attention(*a, scale=0.7, mask=m), attention_composed(*b, scale=0.7, mask=m)
+        _close(fused.data, composed.data)
+        (fused * G).sum().backward()
+        (composed * G).sum().backward()
+        for x, y in zip(a, b):
+            _close(x.grad, y.grad)
+        assert gradgradcheck(lambda q, k, v, m=m: attention(q, k, v, scale=0.7, mask=m), *a)
+
+
+def test_a_poisoned_query_that_is_not_selected_leaks_nothing():
+    rng = np.random.default_rng(17)
+    q, k, v = rng.normal(size=(4, 2)), rng.normal(size=(5, 2)), rng.normal(size=(5, 3))
+    keep = np.ones((4, 3), bool)
+    keep[1] = False
+    G = rng.normal(size=(4, 3))
+    grads = []
+    for poison in (0.0, np.inf):
+        xs = [ad.Tensor(a.copy(), requires_grad=True) for a in (q, k, v)]
+        u = xs[0] + np.array([[0.0, 0.0], [poison, 0.0], [0.0, 0.0], [0.0, 0.0]])
+        with np.errstate(all="ignore"):
+            (ad.where(keep, sdpa(u, xs[1], xs[2]), 0.0) * G).sum().backward()
+        grads.append([x.grad for x in xs])
+    for harmless, poisoned in zip(*grads):
+        assert np.isfinite(poisoned).all()
+        _close(poisoned, harmless)

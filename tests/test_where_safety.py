@@ -32,6 +32,7 @@ import nn
 from autodiff.op import registry
 from autodiff.testing.programs import programs
 from nn import functional as F
+from nn.modules.attention_op import attention
 from nn.modules.conv import fold, unfold
 from nn.modules.linear import _linear
 from nn.modules.lstm_op import lstm_sequence
@@ -113,6 +114,21 @@ def _lstm_cases(dtype):
     return draw()
 
 
+def _attention_cases(dtype):
+    @st.composite
+    def draw(d):
+        B, L, S, E, Ev = (d(st.integers(1, 3)) for _ in range(5))
+        q, k, v = (d(hnp.arrays(dtype, s, elements=reals())) for s in [(B, L, E), (B, S, E), (B, S, Ev)])
+        mask = d(st.sampled_from([None, "float", "bool"]))
+        if mask == "float":
+            mask = d(hnp.arrays(dtype, (L, S), elements=reals()))
+        elif mask == "bool":  # −∞ where a query may not attend; a row of them is a query that sees nothing
+            mask = np.where(d(hnp.arrays(bool, (L, S))), 0.0, -np.inf).astype(dtype)
+        return [q, k, v], {"scale": d(st.sampled_from([1.0, 0.5])), "mask": mask}
+
+    return draw()
+
+
 def _not_ours(*arrays, **static):
     raise AssertionError("only the ops' own forward is used here")
 
@@ -130,6 +146,7 @@ NN_ROWS = [
     Row("unfold", unfold, _not_ours, _conv_cases(adjoint=False)),
     Row("fold", fold, _not_ours, _conv_cases(adjoint=True)),
     Row("lstm", lstm_sequence, _not_ours, _lstm_cases),
+    Row("attention", attention, _not_ours, _attention_cases),
 ]
 ALL_ROWS = ROWS + NN_ROWS
 

@@ -17,6 +17,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.compiler import not_traceable
+from nn.modules.attention_op import attention
 from nn.modules.linear import Linear, _linear
 from nn.modules.module import Module
 from nn.parameter import Parameter
@@ -43,8 +44,12 @@ def _causal(L: int, S: int, dtype: Any) -> np.ndarray:
 
 
 def attend(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, dropout_p: float, scale: float,
-           rng: np.random.Generator | None) -> tuple[Tensor, Tensor]:
-    """(softmax(q kᵀ · scale + mask) v, the weights), dropout on the weights: the core both APIs share."""
+           rng: np.random.Generator | None, need_weights: bool = True) -> tuple[Tensor, Tensor | None]:
+    """(softmax(q kᵀ · scale + mask) v, the weights), dropout on the weights: the core both APIs share.
+
+    Without dropout and when the weights are not wanted, one fused node (nn.modules.attention_op)."""
+    if dropout_p == 0 and not need_weights:
+        return attention(q, k, v, scale=scale, mask=mask), None
     scores = (q * scale) @ k.transpose(*range(k.ndim - 2), k.ndim - 1, k.ndim - 2)  # q is smaller than the scores
     alive = None
     if mask is not None:
@@ -107,7 +112,7 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
             raise ValueError(f"{name}: attn_mask of shape {mask.shape} does not broadcast to the scores' "
                              f"(…, {L}, {S})") from None
     scale = 1 / np.sqrt(q.shape[-1]) if scale is None else float(scale)
-    return attend(q, k, v, mask, float(dropout_p), scale, rng)[0]
+    return attend(q, k, v, mask, float(dropout_p), scale, rng, need_weights=False)[0]
 
 
 class MultiheadAttention(Module):
@@ -181,7 +186,7 @@ class MultiheadAttention(Module):
         q, k, v = (t.reshape(t.shape[0], N, h, d).transpose(1, 2, 0, 3) for t in (q, k, v))
         mask = self._mask(key_padding_mask, attn_mask, is_causal, N, L, S, batched, q.dtype)
         dropout = self.dropout if self.training else 0.0
-        out, weights = attend(q, k, v, mask, dropout, 1 / np.sqrt(d), self.rng)
+        out, weights = attend(q, k, v, mask, dropout, 1 / np.sqrt(d), self.rng, need_weights)
         out = self.out_proj(out.transpose(2, 0, 1, 3).reshape(L, N, E))
         if not batched:
             out = out.reshape(L, E)

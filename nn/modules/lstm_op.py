@@ -24,7 +24,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff.op import op
-from autodiff.zero_safe import bilinear
+from nn.modules.fused import safe_dot, take, twin_grads
 
 _INPUTS = ("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh")
 
@@ -75,7 +75,7 @@ def _backprop(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, tcs, 
     With `safe`, every product of a δ with forward values is 0 where that δ is 0, even where the
     values are ∞ or NaN (below a `where`); only used when the plain pass met ∞ or NaN."""
     T, N, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-    dot = _safe_dot if safe else np.matmul
+    dot = safe_dot if safe else np.matmul
     gh = g[:T][::-1] if reverse else g[:T]
     dpre = np.empty_like(acts)
     dh = np.zeros((N, H), dtype=acts.dtype)
@@ -137,51 +137,16 @@ def _zero_where_no_delta(product: np.ndarray, delta: np.ndarray) -> None:
     np.copyto(product, 0, where=delta == 0)
 
 
-_contraction = bilinear(0)
-
-
-def _safe_dot(d: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """d @ m, each term with d = 0 dropped even where m is ∞ or NaN (the engine's contraction rule)."""
-    safe = _contraction.first(lambda g, m: g @ m, d, (m,))
-    return d @ m if safe is None else safe
-
-
-def _grads(g, memo, *saved, safe=False):
-    """All seven gradients from one pass, handed out one by one to the VJPs of the seven inputs
-    (the engine asks for each input's gradient separately); each is dropped once handed out."""
-    g_seen, grads = memo.get(safe, (None, None))
-    if g_seen is not g:
-        grads = list(_backprop(g, *saved, safe=safe))
-        memo[safe] = (g, grads)
-    return grads
-
-
-def _take(g, memo, saved, i, safe=False):
-    grads = _grads(g, memo, *saved, safe=safe)
-    if grads[i] is None:  # asked twice for the same δ: compute again rather than hand out a shared array
-        memo.pop(safe)
-        grads = _grads(g, memo, *saved, safe=safe)
-    d, grads[i] = grads[i], None
-    return d
-
-
-def _vjp(i: int):
+def _vjp(i: int, safe: bool = False):
     def vjp(g, memo, *saved):
-        return _take(g, memo, saved, i)
+        return take(memo, g, i, lambda: _backprop(g, *saved, safe=safe), key=safe)
 
     vjp.__name__ = f"_lstm_{_INPUTS[i]}"
     return vjp
 
 
-def _zero_safe(i: int):
-    def vjp(g, memo, *saved):
-        return _take(g, memo, saved, i, safe=True)
-
-    return vjp
-
-
 lstm_sequence.vjp(*(_vjp(i) for i in range(7)))
-lstm_sequence.zero_safe_vjp(*(_zero_safe(i) for i in range(7)))
+lstm_sequence.zero_safe_vjp(*(_vjp(i, safe=True) for i in range(7)))
 
 
 # ---------------------------------------------------------------------- the same, composed (grad of grad)
@@ -205,25 +170,12 @@ def lstm_composed(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
     return ad.concatenate([ad.stack(out, axis=0), ad.reshape(c, (1, *c.shape))], axis=0)
 
 
-def _graph_grads(g, z, xs, saved):
-    memo = saved[0]
-    if memo.get("graph_g") is not g:
-        inputs = [saved[1 + k] if t is None else t for k, t in enumerate(xs)]
-        reverse = saved[8]
-        wanted = [k for k, t in enumerate(xs) if t is not None and t.requires_grad]
-        out = lstm_composed(*inputs, reverse=reverse)
-        grads = ad.grad(out, [xs[k] for k in wanted], grad_outputs=g, create_graph=True)
-        if not all(np.isfinite(d.data).all() for d in grads):
-            # below a `where`: the δs that are 0 keep the ∞ and NaN of the outputs they belong to out
-            keep = g.data != 0
-            out = ad.where(keep, out, 0.0)
-            grads = ad.grad((out * g).sum(), [xs[k] for k in wanted], create_graph=True)
-        memo["graph_g"], memo["graph"] = g, dict(zip(wanted, grads))
-    return memo["graph"]
-
-
 def _graph_vjp(i: int):
-    return lambda g, z, xs, saved: _graph_grads(g, z, xs, saved)[i]
+    def graph_vjp(g, z, xs, saved):
+        twin = lambda *inputs: lstm_composed(*inputs, reverse=saved[8])  # noqa: E731
+        return twin_grads(saved[0], g, xs, saved[1:8], twin)[i]
+
+    return graph_vjp
 
 
 lstm_sequence.graph_vjp(*(_graph_vjp(i) for i in range(7)))
