@@ -40,6 +40,7 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     open_browser: bool = True
+    workers: int = 0  # --workers: server processes, each holding its pages; 0: one per core
     optimizer: str = "sgd"  # one of OPTIMIZERS; --momentum is SGD's and RMSprop's
     dropout: float = 0.0  # dropout probability after each hidden layer's activation (in training only)
 
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=_number(int, 0, 65535), default=d.port, help="port, 0 for a free one (default: %(default)s)")
     web.add_argument("--host", default=d.host, help="address to listen on (default: %(default)s, this machine only)")
     web.add_argument("--no-open", action="store_true", help="do not open a browser")
+    web.add_argument("--workers", type=_number(int, 0, 64), default=d.workers,
+                     help="server processes sharing the pages, a page staying in its own (default: one per core)")
     return p
 
 
@@ -143,5 +146,5 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         weight_decay=a.weight_decay, optimizer=a.optimizer, dropout=a.dropout, epochs=a.epochs, batch_size=a.batch_size,
         n=a.n, noise=a.noise,
         test_fraction=a.test_fraction, seed=a.seed, out=a.out, progress=not a.quiet,
-        serve=a.serve, host=a.host, port=a.port, open_browser=not a.no_open,
+        serve=a.serve, host=a.host, port=a.port, open_browser=not a.no_open, workers=a.workers,
     )

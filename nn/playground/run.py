@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config.serve:
         from nn.playground.serve.server import serve
 
-        return serve(config.host, config.port, config.open_browser, prog=PROG)
+        return serve(config.host, config.port, config.open_browser, prog=PROG, workers=config.workers)
     try:
         staging = Staging(config.out)
     except OutputError as e:

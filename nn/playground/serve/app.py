@@ -20,6 +20,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ MAX_FPS = 25
 FRAME_WORK = 0.4  # seconds of training per frame at most: "25 epochs/frame" trains 25 unless the network is big
 GRAPH_EVERY = 2.0  # seconds between graph renderings while playing (Graphviz takes ~0.1 s)
 MAX_MESSAGE = 256 * 1024  # bytes: 2,000 uploaded points fit in 60 KB
-MAX_PAGES = 24  # pages training at once on one server (a class of students sharing one)
+MAX_PAGES = 48  # pages open at once on one server, all its workers together: a class of 40 and its teacher
+CYCLE = 0.25  # seconds in which every playing page of a worker gets a frame, when it has many
+MIN_WORK = 0.01  # seconds of training per frame at least, however many pages play
 QUEUE = 64  # messages waiting per page before the page's reads wait too
 
 log = logging.getLogger("nn.playground.serve")
@@ -55,15 +58,60 @@ class BadMessage(ValueError):
     """A message the server cannot act on; its text goes back to the page."""
 
 
+class PageCount:
+    """The pages open on the server, counted across its worker processes (a shared integer), or in one."""
+
+    def __init__(self, shared: Any = None) -> None:
+        self.shared = shared
+        self.local = 0
+
+    def enter(self, limit: int) -> bool:
+        """Count one more page unless `limit` are open already; True when it was counted."""
+        if self.shared is None:
+            if self.local >= limit:
+                return False
+            self.local += 1
+            return True
+        with self.shared.get_lock():
+            if self.shared.value >= limit:
+                return False
+            self.shared.value += 1
+            return True
+
+    def leave(self) -> None:
+        if self.shared is None:
+            self.local -= 1
+        else:
+            with self.shared.get_lock():
+                self.shared.value -= 1
+
+
+class Scheduler:
+    """Fair turns at training for the pages playing in one worker: one frame at a time, first come first served.
+
+    Each page waits its turn (asyncio's lock is FIFO), trains for its share of `CYCLE`, sends its
+    frame and queues again, so with n pages playing each gets a frame every CYCLE or so and the same
+    share of the core; a page whose user pressed something leaves the queue at once (`turn`).
+    """
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.playing: set[Page] = set()
+
+    def budget(self) -> float:
+        """Seconds one frame may train: FRAME_WORK alone, less when many pages share the worker."""
+        return max(MIN_WORK, min(FRAME_WORK, CYCLE / max(1, len(self.playing))))
+
+
 class Page:
     """One open page: its socket, its session, and the loop between them."""
 
-    open_pages = 0
-
-    def __init__(self, ws: WebSocket) -> None:
+    def __init__(self, ws: WebSocket, scheduler: Scheduler) -> None:
         self.ws = ws
         self.session = Session()
         self.last_graph = 0.0
+        self.scheduler = scheduler
+        self.arrived = asyncio.Event()  # a message came from the page
 
     async def send(self, message: dict[str, Any]) -> None:
         """Send one message to the page, as compact JSON (never NaN: JSON has none)."""
@@ -98,6 +146,7 @@ class Page:
             return
         finally:
             reader.cancel()
+            self.scheduler.playing.discard(self)
 
     async def read(self, queue: asyncio.Queue[str | None]) -> None:
         """Queue the page's text messages; None when the page goes away, which ends `run`."""
@@ -111,22 +160,59 @@ class Page:
                     await self.send({"type": "error", "message": "messages must be JSON text, not binary"})
                     continue
                 self.session.stop_requested = True  # the frame being trained ends at its next step
+                self.arrived.set()  # and a page waiting for its turn to train leaves the queue
                 await queue.put(text)
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:
             await queue.put(None)
 
+    async def turn(self) -> bool:
+        """Wait for this page's turn to train (True), or until a message comes from the page (False)."""
+        self.arrived.clear()
+        acquire = asyncio.ensure_future(self.scheduler.lock.acquire())
+        message = asyncio.ensure_future(self.arrived.wait())
+        try:
+            await asyncio.wait({acquire, message}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            message.cancel()
+            if not acquire.done():
+                acquire.cancel()
+        if acquire.done() and not acquire.cancelled():
+            if self.arrived.is_set():  # our turn came with the message: let the message go first
+                self.scheduler.lock.release()
+                return False
+            return True
+        return False
+
     async def play_frame(self) -> None:
-        """Train up to `speed` epochs (at most FRAME_WORK seconds), send the frame, the graph now and then."""
+        """In its turn, train up to `speed` epochs (within the worker's budget), send the frame, the graph now and then."""
         started = time.monotonic()
         s = self.session
-        s.stop_requested = False
-        rows = await self.work(s.advance, s.settings.speed, FRAME_WORK, True)
-        await self.send(await self.work(views.frame, s, rows))
-        if not s.playing or time.monotonic() - self.last_graph > GRAPH_EVERY:
+        self.scheduler.playing.add(self)
+        if not await self.turn():
+            return  # the page said something: the loop handles it first
+        try:
+            s.stop_requested = False
+            rows = await self.work(s.advance, s.settings.speed, self.scheduler.budget(), True)
+            frame = await self.work(views.frame, s, rows)
+            # the graph now and then, in the page's own turn: GRAPH_EVERY seconds for each page playing here
+            # (Graphviz's ~0.1 s for each of 20 pages every 2 s would be a core's worth); never past a message
+            due = time.monotonic() - self.last_graph > GRAPH_EVERY * len(self.scheduler.playing)
+            graph = await self.work(views.graph, s) if s.playing and due and not s.stop_requested else None
+        finally:
+            self.scheduler.lock.release()
+        if not s.playing:
+            self.scheduler.playing.discard(self)
+        await self.send(frame)
+        if graph is not None:
+            self.last_graph = time.monotonic()
+            await self.send(graph)
+        elif not s.playing:
             await self.send_graph()
         await asyncio.sleep(max(0.0, 1 / MAX_FPS - (time.monotonic() - started)))
+        if not s.playing:
+            self.scheduler.playing.discard(self)
 
     async def send_everything(self) -> None:
         """What a new page needs to draw itself: the set-up, the data, a frame and the graph."""
@@ -269,6 +355,7 @@ def hello() -> dict[str, Any]:
     """What the page needs once: the presets, the defaults, the features' labels and the limits."""
     return {
         "type": "hello",
+        "worker": os.getpid(),  # the server process this page trains in, for as long as it is open
         "defaults": Settings().fragment(),
         "presets": presets(),
         "fields": list(limits.FIELDS),
@@ -312,15 +399,15 @@ async def playground_socket(ws: WebSocket) -> None:
         await ws.close(code=1008)  # policy violation: the handshake is refused
         return
     await ws.accept()
-    if Page.open_pages >= MAX_PAGES:
+    pages: PageCount = ws.app.state.pages
+    if not pages.enter(MAX_PAGES):
         await ws.send_text(json.dumps({"type": "error", "message": f"this server already trains {MAX_PAGES} pages; close one"}))
         await ws.close(code=1013)
         return
-    Page.open_pages += 1
     try:
-        await Page(ws).run()
+        await Page(ws, ws.app.state.scheduler).run()
     finally:
-        Page.open_pages -= 1
+        pages.leave()
         if ws.application_state == WebSocketState.CONNECTED:
             try:
                 await ws.close()
@@ -328,11 +415,12 @@ async def playground_socket(ws: WebSocket) -> None:
                 pass
 
 
-def create_app(host: str = "127.0.0.1") -> Starlette:
+def create_app(host: str = "127.0.0.1", pages: PageCount | None = None) -> Starlette:
     """The playground as an ASGI application: `/` the page, `/static/…` its files, `/ws` its socket.
 
     `host` is the address it listens on: its socket takes pages addressed to it or to loopback
-    (any address, when it listens on all of them).
+    (any address, when it listens on all of them). `pages` counts the open pages, shared between
+    the server's worker processes; each has its own `Scheduler`.
     """
     app = Starlette(
         routes=[
@@ -342,4 +430,6 @@ def create_app(host: str = "127.0.0.1") -> Starlette:
         ]
     )
     app.state.hosts = None if host in WILDCARDS else LOOPBACK | {host}
+    app.state.pages = pages or PageCount()
+    app.state.scheduler = Scheduler()
     return app

@@ -69,7 +69,8 @@ def units(session: Session) -> list[list[str]]:
     values = layers(session, grid(session, UNIT))
     inputs = values[0] / np.maximum(np.abs(values[0]).max(axis=0), 1e-12)
     out = values[-1] if session.settings.regression else 2 * softmax(values[-1]) - 1
-    return [[_b64(_to_byte(a[:, j])) for j in range(a.shape[1])] for a in (inputs, *values[1:-1], out)]
+    layers_bytes = [np.ascontiguousarray(_to_byte(a).T) for a in (inputs, *values[1:-1], out)]  # a row per unit
+    return [[_b64(row) for row in b] for b in layers_bytes]
 
 
 def output(session: Session) -> dict[str, Any]:
