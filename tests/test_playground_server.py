@@ -70,8 +70,10 @@ def get(url: str) -> tuple[str, str]:
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU time of the server: its process and its worker processes (utime + stime, in ticks of 1/100 s)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks of 1/100 s
+    children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    return (int(fields[11]) + int(fields[12])) / 100 + sum(cpu_seconds(c) for c in children)
 
 
 def test_the_page_and_its_files_come_from_the_package(server):
