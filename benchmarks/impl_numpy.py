@@ -93,3 +93,78 @@ def overhead(p: Problem) -> Runner:
         out["c"] = c
 
     return Runner(step, lambda: [out["c"]])
+
+
+def mlp_tight(p: Problem) -> Runner:
+    """The tightest hand-written step: every array preallocated, the activation written over its
+    pre-activation, g'(a) and δ computed in place, ∂E/∂W into a buffer, the update in place.
+
+    This is the bar for a compiled whole step (issue 26): nothing is allocated after the first
+    step except NumPy's own iterator buffer for the broadcast bias add (`z += b`).
+    """
+    Ws = [W.copy() for W, _ in p.weights]
+    bs = [b.copy() for _, b in p.weights]
+    X, t, lr = p.X, p.t, p.lr
+    n = len(X)
+    last = len(Ws) - 1
+    tanh = p.activation == "tanh"
+    dt = X.dtype
+    zs = [np.empty((n, W.shape[0]), dt) for W in Ws]  # pre-activation, then activation, then g'(a)
+    acts = [X, *zs[:-1]]
+    deltas = [np.empty((n, W.shape[1]), dt) for W in Ws]  # δ of each layer's input
+    gWs = [np.empty_like(W) for W in Ws]
+    gbs = [np.empty_like(b) for b in bs]
+    mask = [np.empty(z.shape, bool) for z in zs]
+    m, s, lg = np.empty((n, 1), dt), np.empty((n, 1), dt), np.empty(n, dt)
+    rows = np.arange(n)
+
+    def step() -> float:
+        h = X
+        for i, (W, b) in enumerate(zip(Ws, bs)):
+            z = zs[i]
+            np.matmul(h, W.T, out=z)
+            z += b
+            if i < last:
+                np.tanh(z, out=z) if tanh else np.maximum(z, 0, out=z)
+            h = z
+        d = h
+        if p.loss == "mse":  # δ = 2 (ŷ − t) / size, in the output's buffer
+            d -= t
+            E = float(np.vdot(d, d)) / d.size
+            d *= 2 / d.size
+        else:  # δ = (softmax(z) − onehot(t)) / N, in the logits' buffer
+            np.max(d, axis=1, keepdims=True, out=m)
+            d -= m
+            zt = d[rows, t]
+            np.exp(d, out=d)
+            np.sum(d, axis=1, keepdims=True, out=s)
+            d /= s
+            np.log(s[:, 0], out=lg)
+            E = float(np.mean(lg - zt))
+            d[rows, t] -= 1
+            d *= 1 / n
+        for i in range(last, -1, -1):
+            a = acts[i]
+            np.matmul(d.T, a, out=gWs[i])
+            np.sum(d, axis=0, out=gbs[i])
+            if i:
+                dp = deltas[i]
+                np.matmul(d, Ws[i], out=dp)
+                if tanh:  # g'(a) = 1 − z², over the activation (read for the last time above)
+                    np.multiply(a, a, out=a)
+                    np.subtract(1, a, out=a)
+                    dp *= a
+                else:
+                    np.greater(a, 0, out=mask[i - 1])
+                    dp *= mask[i - 1]
+                d = dp
+            gWs[i] *= lr
+            Ws[i] -= gWs[i]
+            gbs[i] *= lr
+            bs[i] -= gbs[i]
+        return E
+
+    def state() -> list:
+        return [x for W, b in zip(Ws, bs) for x in (W, b)]
+
+    return Runner(step, state)

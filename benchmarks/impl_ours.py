@@ -165,3 +165,21 @@ def overhead_raw(p: Problem) -> Runner:
         out["c"] = c.data
 
     return Runner(step, lambda: [out["c"]])
+
+
+def mlp_step(p: Problem, losses_from: str = "auto") -> Runner:
+    """W1–W3 from nn, the whole step compiled: `opt.compile_step(loss)` (forward, loss, backward, update)."""
+    import nn
+
+    forward, params, state = build_nn(p)
+    cross_entropy, mse_loss, source = losses(composed=losses_from == "composed")
+    loss = mse_loss if p.loss == "mse" else cross_entropy
+    opt = nn.SGD(params, lr=p.lr)
+    X = Tensor(p.X)
+    t = p.t
+    step_fn = opt.compile_step(lambda X, t: loss(forward(X), t))
+
+    def step() -> float:
+        return step_fn(X, t).item()
+
+    return Runner(step, lambda: [f() for f in state], note=f"losses={source}")

@@ -26,6 +26,9 @@ IMPLS = {
     "ours": ("benchmarks.impl_ours", ""),
     "raw": ("benchmarks.impl_ours", "_raw"),
     "compiled": ("benchmarks.impl_ours", "_compiled"),
+    # issue 26: the whole step compiled, against the tightest hand-written step (benchmarks/step.py)
+    "tight": ("benchmarks.impl_numpy", "_tight"),
+    "step": ("benchmarks.impl_ours", "_step"),
     "torch": ("benchmarks.impl_torch", ""),
 }
 

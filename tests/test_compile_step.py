@@ -80,6 +80,7 @@ def test_compiled_step_trains_bit_for_bit_as_the_eager_step(opt, act, loss):
         _bitwise(l1, l0)
         _bitwise(g1, g0)
         assert step.traces == 1 and step.eager_steps == 0
+        assert "def update():" in step.code  # after the first step, the update is written out too
 
 
 def test_large_layers_take_the_ops_large_array_paths_bit_for_bit():
@@ -206,3 +207,38 @@ def test_ignored_targets_appearing_later_are_checked_on_every_step():
     _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
     with pytest.raises(ValueError, match="out of range"):
         step(model, X, np.full(len(t), 7))
+
+
+def test_a_changed_optimizer_setting_or_state_is_followed():
+    """The written-out update reads rates afresh and checks its flags and state arrays each step."""
+    model, X, t, fn = _setup(act="relu", loss="mse")
+    twin, _, _, fn_twin = _setup(act="relu", loss="mse")
+    opt, opt_twin = nn.SGD(model.parameters(), lr=0.1), nn.SGD(twin.parameters(), lr=0.1)
+    step = opt.compile_step(fn)
+    changes = [
+        lambda o: None,
+        lambda o: o.param_groups[0].update(momentum=0.9),
+        lambda o: None,
+        lambda o: o.param_groups[0].update(weight_decay=0.01, lr=0.05),
+        lambda o: o.load_state_dict(o.state_dict()),  # new state arrays, same values
+        lambda o: o.param_groups[0].update(nesterov=True),
+        lambda o: None,
+    ]
+    for change in changes:
+        change(opt)
+        change(opt_twin)
+        step(X, t)
+        opt_twin.zero_grad()
+        fn_twin(X, t).backward()
+        opt_twin.step()
+        _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
+    assert step.code.count("def update():") >= 3  # planned again after each change of flags or state
+
+
+def test_the_step_benchmark_agrees_with_the_tight_reference(capsys):
+    # agreement only (tiny sizes): `python -m benchmarks.step` prints MISMATCH and exits 1 otherwise
+    from benchmarks import step as bench
+
+    assert bench.main(["--tiny", "--budget", "0.01", "--only", "W1,W3,W4", "--dtypes", "float64"]) == 0
+    table = capsys.readouterr().out
+    assert "compiled step" in table and "MISMATCH" not in table

@@ -16,6 +16,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from autodiff import anomaly
 from autodiff.compiler.codegen import Diverged, Trace
 from autodiff.compiler.guards import aliases, flatten, watch_for
@@ -26,6 +28,21 @@ from autodiff.tracing import Untraceable
 
 #: Traces one compiled function keeps; past it the oldest is dropped (with one warning).
 MAX_TRACES = 64
+
+
+def _plain(args: tuple) -> tuple | None:
+    """`flatten`'s structure for arguments that are all Tensors or arrays, or None."""
+    parts = []
+    for a in args:
+        t = type(a)
+        if t is Tensor:
+            d = a.data
+            parts.append((d.shape, d.dtype, a.requires_grad))
+        elif t is np.ndarray:
+            parts.append(("array", a.shape, a.dtype))
+        else:
+            return None
+    return (tuple(parts), ())
 
 
 def _never() -> bool:
@@ -87,7 +104,11 @@ class Compiled:
     def entry(self, args: tuple, kwargs: dict) -> tuple[Trace | _Eager, list, tuple]:
         """The trace (or the note to run eagerly) for this call, traced now if there is none valid;
         with the call's Tensors and arrays (`leaves`) and its structure."""
-        leaves, tree = flatten(args, kwargs)
+        tree = _plain(args) if not kwargs else None  # the common call, keyed without the general walk
+        if tree is None:
+            leaves, tree = flatten(args, kwargs)
+        else:
+            leaves = list(args)
         key = self._key(leaves, tree)
         entry = self._cache.get(key)
         if entry is None or not entry.guard():

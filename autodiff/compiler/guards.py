@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from autodiff.tensor import Tensor
-from autodiff.tracing import Untraceable
+from autodiff.tracing import Untraceable, structure_version
 
 #: Code from these packages reads no user state through its globals: its functions are watched by
 #: identity only (their closure and globals are library code, not settings).
@@ -107,6 +107,10 @@ class Watch:
         self.keep: list[Any] = []  # every object checked by identity, alive so that ids stay unique
         self.reached: set[int] = set()  # ids of the Tensors and arrays reached
         self.names: set[str] = set()  # attribute and global names the code walked so far reads
+        # Per line: does it check a module's own attributes (their identity, or a number)? Those can
+        # change only through Module.__setattr__/__delattr__, which bump `structure_version`.
+        self.module_level: list[bool] = []
+        self.in_module_dict = False
 
     def _obj(self, value: Any) -> str:
         name = f"o{len(self.ns)}"
@@ -118,6 +122,7 @@ class Watch:
         if len(self.lines) > MAX_CHECKS:
             raise Untraceable(f"it reaches more than {MAX_CHECKS:,} objects, too many to watch on every call")
         self.lines.append(f"    if not ({cond}): return False")
+        self.module_level.append(self.in_module_dict)
 
     # ------------------------------------------------------------------ roots
     def function(self, fn: Any) -> None:
@@ -169,14 +174,22 @@ class Watch:
     # ------------------------------------------------------------------ values
     def value(self, expr: str, v: Any) -> None:
         """Check that `expr` still evaluates to v (or an equal number), and what lies below v."""
+        top = self.in_module_dict  # this check reads a module's attribute; what lies below v does not
+        self.in_module_dict = False
+        self._value(expr, v, top)
+
+    def _value(self, expr: str, v: Any, top: bool) -> None:
         if isinstance(v, _NUMBERS):
+            self.in_module_dict = top
             if type(v) in (bool, type(None)):
                 self._fail_unless(f"{expr} is {v!r}")
             else:
                 self._fail_unless(f"_same({expr}, {self._obj(v)})")
             return
         name = self._obj(v)
+        self.in_module_dict = top
         self._fail_unless(f"{expr} is {name}")
+        self.in_module_dict = False
         if id(v) in self.seen:
             return
         self.seen.add(id(v))
@@ -223,14 +236,17 @@ class Watch:
             if hasattr(v, "__wrapped__") and callable(v):  # ad.compile of a function, nested
                 self.function(v.__wrapped__)
 
-    def mapping(self, expr: str, d: dict) -> None:
+    def mapping(self, expr: str, d: dict, module: bool = False) -> None:
         name = self._obj(d) if not expr.isidentifier() or expr not in self.ns else expr
         if name != expr:
             self._fail_unless(f"{expr} is {name}")
+        self.in_module_dict = module
         self._fail_unless(f"len({name}) == {len(d)}")
         for k, x in d.items():
             key = repr(k) if type(k) in (str, int) else self._obj(k)
+            self.in_module_dict = module
             self.value(f"{name}.get({key}, M)", x)
+        self.in_module_dict = False
 
     def namespace(self, obj: Any, only: tuple | None = None) -> None:
         """An object's attributes (`vars`), all of them or those named in `only`."""
@@ -238,26 +254,47 @@ class Watch:
             d = vars(obj)
         except TypeError:
             return
+        module = is_module(obj)
         if only is None:
-            self.mapping(self._obj(d), d)
+            self.mapping(self._obj(d), d, module)
         else:
             name = self._obj(d)
             for attr in only:
+                self.in_module_dict = module
                 self.value(f"{name}.get({attr!r}, M)", d.get(attr, _MISSING))
 
     def build(self) -> Any:
-        """The check function: True when everything reached is as it was."""
+        """The check function: True when everything reached is as it was. While no module attribute
+        has been assigned since it last passed, it skips the checks of modules' own attributes."""
         if not self.lines:
             return _always
-        source = "def watch():\n" + "\n".join(self.lines) + "\n    return True"
+        fast = [line for line, module in zip(self.lines, self.module_level) if not module]
+        source = ("def full():\n" + "\n".join(self.lines) + "\n    return True\n\n"
+                  "def fast():\n" + "\n".join(fast) + "\n    return True\n")
         exec(compile(source, "<ad.compile guard>", "exec"), self.ns)
-        watch = self.ns["watch"]
-        watch.keep = self.keep  # type: ignore[attr-defined]
-        return watch
+        return _Watcher(self.ns["full"], self.ns["fast"], self.keep)
 
 
 def _always() -> bool:
     return True
+
+
+class _Watcher:
+    """Calls the full check, or the fast one while `structure_version` stands where the full one passed."""
+
+    __slots__ = ("fast", "full", "keep", "version")
+
+    def __init__(self, full: Any, fast: Any, keep: list) -> None:
+        self.full, self.fast, self.keep, self.version = full, fast, keep, -1
+
+    def __call__(self) -> bool:
+        version = structure_version[0]
+        if version == self.version:
+            return self.fast()
+        if self.full():
+            self.version = version
+            return True
+        return False
 
 
 def watch_for(fn: Any, args: tuple, kwargs: dict) -> Watch:
@@ -324,6 +361,10 @@ def signature(a: Any) -> Any:
 def aliases(leaves: list) -> tuple | None:
     """Which arguments are one object (or share one array), as the first index holding each: a
     trace of `f(x, x)` reads both from one slot, so `f(a, b)` must not replay it. None when all differ."""
+    ids = {id(a) for a in leaves}
+    ids.update(id(a.data) for a in leaves if type(a) is Tensor)
+    if len(ids) == len(leaves) + sum(type(a) is Tensor for a in leaves):
+        return None  # all differ: the common case, in one pass
     first: dict[int, int] = {}
     pattern: list[Any] = []
     seen = 0

@@ -43,7 +43,7 @@ def _linear_back(c: Any, e: Any, g: str) -> dict[int, str]:
         c.line(f"np.matmul({g}.T, {e.keep['x']}, out={out[1]})")
     if 2 in e.flows:  # ∂E/∂b = Σₙ δ
         out[2] = c.buffer(e.shapes[2], e.dtypes[2])
-        c.line(f"np.sum({g}, axis=0, out={out[2]})")
+        c.line(f"np.add.reduce({g}, axis=0, out={out[2]})")  # what g.sum(axis=0) calls
     return out
 
 
@@ -126,12 +126,12 @@ def _cross_entropy(c: Any, e: Any) -> bool:
     m, p, s, lg = c.buffer((n, 1), dt), c.buffer((n, k), dt), c.buffer((n, 1), dt), c.buffer((n,), dt)
     rows = c.const(np.arange(n))
     a = e.ins[0]
-    c.line(f"np.max({a}, axis=-1, keepdims=True, out={m})")
+    c.line(f"np.maximum.reduce({a}, axis=-1, keepdims=True, out={m})")  # what .max() calls
     c.line(f"np.subtract({a}, {m}, out={p})")
     zt = c.temp()
     c.line(f"{zt} = {p}[{rows}, {target}]")
     c.line(f"np.exp({p}, out={p})")
-    c.line(f"np.sum({p}, axis=-1, keepdims=True, out={s})")
+    c.line(f"np.add.reduce({p}, axis=-1, keepdims=True, out={s})")
     c.line(f"np.divide({p}, {s}, out={p})")
     c.line(f"np.log({s}[..., 0], out={lg})")
     c.line(f"np.subtract({lg}, {zt}, out={lg})")

@@ -19,18 +19,20 @@ warning says why), a parameter with a hook, anomaly mode, a step under `no_grad`
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from autodiff import anomaly
+from autodiff.backward import _accumulate
 from autodiff.compiler.codegen import Diverged, Trace, _safe
 from autodiff.compiler.compiled import Compiled
 from autodiff.compiler.kernels import KERNELS
 from autodiff.grad_mode import state
 from autodiff.op import unbroadcast
-from autodiff.tensor import Tensor, _const
+from autodiff.tensor import Tensor, _const, mark_modified
 
 
 class CompiledStep:
@@ -123,6 +125,12 @@ class StepProgram:
         self.fn = self.ns["step"]
         self.leaf_parents = [tr.values[j] if tr.kinds[j] == "leaf" else None for j in trace.parents]
         self.arg_parents = [tr.values[j] if tr.kinds[j] == "arg" else None for j in trace.parents]
+        self.fixed_parents = self.leaf_parents if None not in self.leaf_parents else None
+        self.loss_in_buffer = trace.out_slot in self.planned
+        self.update: Callable[[], bool] | None = None  # the optimizer's update, written out (`_plan`)
+        self.plan_for: Any = None
+        self.moved: list = []
+        self.optimized: tuple = (None, -1, set())
 
     # ------------------------------------------------------------------ what kernels call
     def line(self, text: str) -> None:
@@ -273,15 +281,15 @@ class StepProgram:
     # ------------------------------------------------------------------ one step
     def run(self, opt: Any, args: tuple, kwargs: dict, leaves: list) -> Tensor | None:
         """One step; None when it must run eagerly instead (a hook on a parameter)."""
-        parents = [p if p is not None else leaves[i] for p, i in zip(self.leaf_parents, self.arg_parents)]
+        parents = self.fixed_parents or [p if p is not None else leaves[i] for p, i in zip(self.leaf_parents, self.arg_parents)]
         for p in parents:
             if p._hooks:
                 return None
         opt.zero_grad()
         loss, grads = self.fn((args, kwargs), *leaves)
-        from autodiff.backward import _accumulate
-
-        optimized = {id(p) for p in opt.params}
+        if self.optimized[0] is not opt or self.optimized[1] != len(opt.params):
+            self.optimized = (opt, len(opt.params), {id(p) for p in opt.params})
+        optimized = self.optimized[2]
         seen: set[int] = set()
         for p, g in zip(parents, grads):
             if g is None:
@@ -291,5 +299,44 @@ class StepProgram:
             else:  # one array for two parameters, or a Tensor the optimizer does not own: as eagerly
                 _accumulate(p, g.copy())
             seen.add(id(g))
-        opt.step()
-        return _const(np.array(loss))
+        # The optimizer's update: its own code written out straight (`_update_source`) once its state
+        # exists, else its `step()` without the checks (the gradients are this step's own buffers).
+        if self.update is None and self.plan_for is not opt:
+            self._plan(opt, parents)
+        if self.update is not None and self.plan_for is opt and self.update():
+            opt._stepped()
+            mark_modified(self.moved)
+        else:
+            if self.update is not None:  # a flag or a state array changed: this step as it is, a new plan next
+                self.update = self.plan_for = None
+            getattr(opt, "_step_checked", opt.step)()
+        # The loss is a fresh array unless a kernel wrote it into a buffer: then a copy, so a loss kept
+        # from this step does not change with the next.
+        return _const(np.array(loss) if self.loss_in_buffer or type(loss) is not np.ndarray else loss)
+
+    def _plan(self, opt: Any, parents: list) -> None:
+        """Write the optimizer's update for the parameters this step gives gradients to, if it can."""
+        source = getattr(opt, "_update_source", None)
+        if source is None:
+            self.plan_for = opt
+            return
+        ids = {id(p) for p in parents}
+        conds, lines, moved = [f"len({self.const(opt.params)}) == {len(opt.params)}"], [], []
+        for i, p in enumerate(opt.params):
+            if id(p) not in ids:
+                continue
+            got = source(i, self.const(p), self.trace._name)
+            if got is NotImplemented:
+                self.plan_for = opt  # never: this optimizer's own step() it is
+                return
+            if got is None:
+                return  # its state is made by the first step: plan on the next
+            conds += got[0]
+            lines += got[1]
+            moved.append(p)
+        code = ("def update():\n    if not (" + "\n            and ".join(conds) + "):\n        return False\n"
+                + "".join(f"    {line}\n" for line in lines) + "    return True\n")
+        self.ns["_sqrt"] = math.sqrt
+        exec(builtins.compile(code, "<ad.compile update>", "exec"), self.ns)
+        self.update, self.plan_for, self.moved = self.ns["update"], opt, moved
+        self.code += "\n\n" + code

@@ -211,6 +211,15 @@ class Optimizer:
     #: parameters, not its state (which changes every step and is read afresh).
     __compile_watch__ = ("param_groups",)
 
+    def _update_source(self, i: int, p: str, name: Callable[[Any, str], str]) -> Any:
+        """For a compiled step: `_update` of parameter i written out as straight-line code, as
+        (conditions, lines). The lines update the Parameter named `p` from its `.grad`, reading the
+        hyperparameters from its group on every step; the conditions (expressions) say the plan
+        still holds (same state arrays, same flags). `name(obj, hint)` names an object for the code.
+        None while the state is not made yet (the first step makes it); NotImplemented for an
+        optimizer without one (the compiled step then calls `_step_checked()`, the same update)."""
+        return NotImplemented
+
     # ----------------------------------------------------------------- gradients
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (`.grad = None`), ready for the next backward."""
@@ -220,6 +229,10 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient (one without is left alone), after checking them all."""
         self._check_grads()
+        self._step_checked()
+
+    def _step_checked(self) -> None:
+        """`step()` without checking the gradients (a compiled step, whose gradients it made itself)."""
         moved = []
         for i, p in enumerate(self.params):
             if p.grad is not None:

@@ -93,6 +93,39 @@ class SGD(Optimizer):
         np.multiply(d, h["lr"], out=s)
         w -= s
 
+    def _update_source(self, i: int, p: str, name: Any) -> Any:
+        """`_update` above, line for line, as straight-line code for a compiled step (see Optimizer)."""
+        h, w = self._group_of[i], self.params[i].data
+        mom, wd, damp, nesterov = (bool(h[k]) for k in ("momentum", "weight_decay", "dampening", "nesterov"))
+        v = self._velocity[i] if mom else None
+        if mom and (v is None or v.shape != w.shape or v.dtype != w.dtype):
+            return None
+        H, S, T = name(h, "group"), name(np.empty_like(w), "s"), name(np.empty_like(w), "t")
+        conds = [f"{name(self._group_of, 'groups')}[{i}] is {H}",
+                 *(f"bool({H}[{k!r}]) is {flag}" for k, flag in
+                   (("momentum", mom), ("weight_decay", wd), ("dampening", damp), ("nesterov", nesterov)))]
+        lines = [f"w{i} = {p}.data", f"d{i} = {p}.grad"]
+        d = f"d{i}"
+        if wd:  # g + λw
+            lines += [f"np.multiply(w{i}, {H}['weight_decay'], out={S})", f"np.add({S}, d{i}, out={S})"]
+            d = S
+        if mom:
+            V = name(v, "v")
+            conds.append(f"{name(self._velocity, 'velocity')}[{i}] is {V}")
+            lines += [f"mu{i} = {H}['momentum']", f"np.multiply({V}, mu{i}, out={V})"]
+            if damp:  # the first step (no dampening) made the velocity eagerly
+                lines += [f"np.multiply({d}, 1 - {H}['dampening'], out={T})", f"np.add({V}, {T}, out={V})"]
+            else:
+                lines.append(f"np.add({V}, {d}, out={V})")
+            if nesterov:
+                t = S if d != S else T
+                lines += [f"np.multiply({V}, mu{i}, out={t})", f"np.add({t}, {d}, out={t})"]
+                d = t
+            else:
+                d = V
+        lines += [f"np.multiply({d}, {H}['lr'], out={S})", f"np.subtract(w{i}, {S}, out=w{i})"]
+        return conds, lines
+
 
 class Adam(Optimizer):
     """Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², Δw = −η m̂ / (√v̂ + ε) with bias-corrected m̂, v̂.
@@ -166,6 +199,41 @@ class Adam(Optimizer):
         np.divide(m, s, out=s)
         s *= lr / (1 - b1**k)
         w -= s
+
+    def _update_source(self, i: int, p: str, name: Any) -> Any:
+        """`_step_one` and `_update` above, line for line, as straight-line code for a compiled step."""
+        h, w = self._group_of[i], self.params[i].data
+        m, v, ams, wd = self._m[i], self._v[i], bool(h["amsgrad"]), bool(h["weight_decay"])
+        vmax = self._vmax[i] if ams else None
+        if m is None or m.shape != w.shape or m.dtype != w.dtype or (ams and vmax is None):
+            return None
+        H, S, T, M, V = (name(x, hint) for x, hint in
+                         ((h, "group"), (np.empty_like(w), "s"), (np.empty_like(w), "t"), (m, "m"), (v, "v")))
+        steps = name(self._steps, "steps")
+        conds = [f"{name(self._group_of, 'groups')}[{i}] is {H}", f"bool({H}['amsgrad']) is {ams}",
+                 f"bool({H}['weight_decay']) is {wd}", f"{name(self._m, 'ms')}[{i}] is {M}",
+                 f"{name(self._v, 'vs')}[{i}] is {V}"]
+        lines = [f"w{i} = {p}.data", f"g{i} = {p}.grad", f"{steps}[{i}] += 1", f"k{i} = {steps}[{i}]",
+                 f"lr{i}, (b1_{i}, b2_{i}), eps{i}, wd{i} = {H}['lr'], {H}['betas'], {H}['eps'], {H}['weight_decay']"]
+        g = f"g{i}"
+        if wd and self._decoupled:
+            lines.append(f"np.multiply(w{i}, 1 - lr{i} * wd{i}, out=w{i})")
+        elif wd:
+            lines += [f"np.multiply(w{i}, wd{i}, out={T})", f"np.add({T}, g{i}, out={T})"]
+            g = T
+        lines += [f"np.multiply({M}, b1_{i}, out={M})", f"np.multiply({g}, 1 - b1_{i}, out={S})", f"np.add({M}, {S}, out={M})",
+                  f"np.multiply({V}, b2_{i}, out={V})", f"np.multiply({g}, {g}, out={S})",
+                  f"np.multiply({S}, 1 - b2_{i}, out={S})", f"np.add({V}, {S}, out={V})"]
+        vv = V
+        if ams:
+            VMAX = name(vmax, "vmax")
+            conds.append(f"{name(self._vmax, 'vmaxes')}[{i}] is {VMAX}")
+            lines.append(f"np.maximum({VMAX}, {V}, out={VMAX})")
+            vv = VMAX
+        lines += [f"np.sqrt({vv}, out={S})", f"np.divide({S}, _sqrt(1 - b2_{i}**k{i}), out={S})",
+                  f"np.add({S}, eps{i}, out={S})", f"np.divide({M}, {S}, out={S})",
+                  f"np.multiply({S}, lr{i} / (1 - b1_{i}**k{i}), out={S})", f"np.subtract(w{i}, {S}, out=w{i})"]
+        return conds, lines
 
 
 class AdamW(Adam):
