@@ -241,14 +241,16 @@ def main(argv: list[str] | None = None) -> int:
         with_torch = not args.no_torch
     except ImportError:
         with_torch = False
-    titles = {"S1": "LSTM layer: batch 32, length 50, input 32, hidden 64 (forward + backward)",
-              "S2": "self-attention: batch 32, length 50, embed 64, 4 heads (forward + backward)"}
+    sizes = TINY if args.quick else SIZES
+    titles = {"S1": "LSTM layer: batch {N}, length {T}, input {I}, hidden {H} (forward + backward)".format(**sizes["S1"]),
+              "S2": "self-attention: batch {N}, length {T}, embed {E}, {heads} heads (forward + backward)".format(
+                  **sizes["S2"])}
     failed = False
     with one_thread():
         print("| | workload | ours / NumPy | PyTorch / NumPy | rounds |")
         print("|---|---|---|---|---|")
         for key in ("S1", "S2"):
-            impls = build(key, (TINY if args.quick else SIZES)[key], with_torch)
+            impls = build(key, sizes[key], with_torch)
             bad = agree(impls)
             if bad:
                 print(f"| {key} | {titles[key]} | MISMATCH: {', '.join(bad)} | | |")

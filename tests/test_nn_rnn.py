@@ -395,3 +395,16 @@ def test_compiled_forward_and_backward_match_eager(kind):
         for n, p in m.named_parameters():
             _close(p.grad, expected[n])
     assert compiled.traces == 1
+
+
+@pytest.mark.parametrize("key", ["S1", "S2"])
+def test_the_sequence_benchmark_implementations_agree(key):
+    # benchmarks/sequences.py at tiny sizes: the hand-written NumPy LSTM and attention, ours and torch's
+    # give the same gradients (what its timings compare); a wrong one would be named
+    from benchmarks.sequences import TINY, agree, build
+
+    impls = build(key, TINY[key], with_torch=True)
+    assert set(impls) == {"numpy", "ours", "torch"}
+    assert agree(impls) == []
+    impls["ours"] = lambda: {k: v * 1.001 for k, v in build(key, TINY[key], with_torch=False)["ours"]().items()}
+    assert agree(impls) == ["ours"]
