@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autodiff as ad
 import nn
@@ -353,3 +355,28 @@ def test_a_poisoned_query_that_is_not_selected_leaks_nothing():
     for harmless, poisoned in zip(*grads):
         assert np.isfinite(poisoned).all()
         _close(poisoned, harmless)
+
+
+@given(B=st.integers(1, 2), L=st.integers(1, 3), S=st.integers(1, 3), E=st.integers(1, 3), Ev=st.integers(1, 3),
+       masked=st.booleans(), seed=st.integers(0, 2**16))
+def test_attention_op_gradcheck_on_drawn_shapes(B, L, S, E, Ev, masked, seed):
+    from nn.modules.attention_op import attention
+
+    rng = np.random.default_rng(seed)
+    xs = [ad.Tensor(rng.uniform(-2, 2, s), requires_grad=True) for s in [(B, L, E), (B, S, E), (B, S, Ev)]]
+    mask = np.where(rng.random((L, S)) > 0.3, 0.0, -np.inf) if masked else None
+    before = [x.data.copy() for x in xs]
+    assert gradcheck(lambda q, k, v: attention(q, k, v, scale=0.8, mask=mask), *xs)
+    for x, b in zip(xs, before):
+        np.testing.assert_array_equal(x.data, b)
+
+
+def test_float32_stays_float32():
+    m = nn.MultiheadAttention(4, 2, dtype=np.float32, rng=np.random.default_rng(0))
+    x = ad.Tensor(np.ones((3, 2, 4), np.float32), requires_grad=True)
+    for need_weights in (False, True):
+        out, _ = m(x, x, x, need_weights=need_weights, key_padding_mask=np.array([[False, False, True]] * 2))
+        assert out.dtype == np.float32
+        out.sum().backward()
+        assert x.grad.dtype == np.float32 and m.in_proj_weight.grad.dtype == np.float32
+    assert sdpa(np.ones((2, 3), np.float32), np.ones((2, 3), np.float32), np.ones((2, 3), np.float32)).dtype == np.float32

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autodiff as ad
 import nn
@@ -408,3 +410,15 @@ def test_the_sequence_benchmark_implementations_agree(key):
     assert agree(impls) == []
     impls["ours"] = lambda: {k: v * 1.001 for k, v in build(key, TINY[key], with_torch=False)["ours"]().items()}
     assert agree(impls) == ["ours"]
+
+
+@given(T=st.integers(1, 3), N=st.integers(1, 2), n_in=st.integers(1, 3), H=st.integers(1, 3), reverse=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_lstm_op_gradcheck_on_drawn_shapes(T, N, n_in, H, reverse, seed):
+    rng = np.random.default_rng(seed)
+    shapes = [(T, N, n_in), (N, H), (N, H), (4 * H, n_in), (4 * H, H), (4 * H,), (4 * H,)]
+    xs = [ad.Tensor(rng.uniform(-2, 2, s), requires_grad=True) for s in shapes]
+    before = [x.data.copy() for x in xs]
+    assert gradcheck(lambda *xs: lstm_sequence(*xs, reverse=reverse), *xs)
+    for x, b in zip(xs, before):  # the op never changes its inputs
+        np.testing.assert_array_equal(x.data, b)

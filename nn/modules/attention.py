@@ -111,7 +111,7 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         except ValueError:
             raise ValueError(f"{name}: attn_mask of shape {mask.shape} does not broadcast to the scores' "
                              f"(…, {L}, {S})") from None
-    scale = 1 / np.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scale = float(1 / np.sqrt(q.shape[-1]) if scale is None else scale)  # a Python float: float32 stays float32
     return attend(q, k, v, mask, float(dropout_p), scale, rng, need_weights=False)[0]
 
 
@@ -186,7 +186,7 @@ class MultiheadAttention(Module):
         q, k, v = (t.reshape(t.shape[0], N, h, d).transpose(1, 2, 0, 3) for t in (q, k, v))
         mask = self._mask(key_padding_mask, attn_mask, is_causal, N, L, S, batched, q.dtype)
         dropout = self.dropout if self.training else 0.0
-        out, weights = attend(q, k, v, mask, dropout, 1 / np.sqrt(d), self.rng, need_weights)
+        out, weights = attend(q, k, v, mask, dropout, float(1 / np.sqrt(d)), self.rng, need_weights)
         out = self.out_proj(out.transpose(2, 0, 1, 3).reshape(L, N, E))
         if not batched:
             out = out.reshape(L, E)
