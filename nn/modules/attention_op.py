@@ -19,7 +19,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff.op import op
-from nn.modules.fused import safe_dot, safe_dot_left, take, twin_grads
+from nn.modules.fused import once, safe_dot, safe_dot_left, twin_grads
 
 
 def _swap(a: Any) -> Any:
@@ -49,25 +49,27 @@ def attention(q, k, v, scale=1.0, mask=None):
     return s @ v, (q, k, v, s, scale, mask, {})
 
 
-def _backward(g, q, k, v, p, scale, safe=False):
-    """(δq, δk, δv); with `safe`, every term of a δ that is 0 is 0 even where a factor is ∞ or NaN."""
-    dot, dot_left = (safe_dot, safe_dot_left) if safe else (np.matmul, np.matmul)
-    dv = dot_left(_swap(p), g)
-    dp = dot(g, _swap(v))
+def _score_delta(g, v, p, scale, safe):
+    """δS · scale: what δq and δk are made of. With `safe`, every term of a δ that is 0 is 0 even where a
+    factor is ∞ or NaN."""
+    dp = safe_dot(g, _swap(v)) if safe else g @ _swap(v)
     if safe:
         unused = (dp == 0).all(axis=-1, keepdims=True)  # a softmax row whose outputs all have δ = 0
     ds = dp
     ds -= (dp * p).sum(axis=-1, keepdims=True)
     ds *= p
     ds *= scale
-    if safe:
-        ds = np.where(unused, 0.0, ds)
-    return dot(ds, k), dot(_swap(ds), q), dv
+    return np.where(unused, 0.0, ds) if safe else ds
 
 
 def _vjp(i: int, safe: bool = False):
+    dot, dot_left = (safe_dot, safe_dot_left) if safe else (np.matmul, np.matmul)
+
     def vjp(g, q, k, v, p, scale, mask, memo):
-        return take(memo, g, i, lambda: _backward(g, q, k, v, p, scale, safe), key=safe)
+        if i == 2:  # δv = Pᵀ δ needs no δS
+            return dot_left(_swap(p), g)
+        ds = once(memo, g, safe, lambda: _score_delta(g, v, p, scale, safe))
+        return dot(ds, k) if i == 0 else dot(_swap(ds), q)
 
     return vjp
 

@@ -1,9 +1,10 @@
 """What nn's fused ops (a whole LSTM layer, the attention core) share: one backward pass computing every
 input's gradient, handed out input by input, and grad of grad through the op's composed twin.
 
-The engine asks a VJP for one input at a time; a fused op's backward computes them all at once
-(they share their intermediate δs), so the first call keeps them in the op's `memo` (a dict in
-its saved values) and each later call takes its own. For gradients that must themselves be
+The engine asks a VJP for one input at a time; a fused op's inputs' gradients share their
+intermediate δs (backprop through time, the δ of the attention scores), so the first call keeps
+those in the op's `memo` (a dict in its saved values) and each call makes its own input's
+gradient from them: an input that needs no gradient costs nothing. For gradients that must themselves be
 differentiable (create_graph=True) the op is computed again with the engine's ops (its twin) and
 differentiated; below a `where`, an output whose δ is 0 is dropped from it first, so its ∞ or NaN
 stays out (0 · ∞ = 0, autodiff.zero_safe).
@@ -20,14 +21,13 @@ import autodiff as ad
 from autodiff.zero_safe import bilinear
 
 
-def take(memo: dict, g: np.ndarray, i: int, compute: Callable[[], Sequence[np.ndarray]], key: Any = False) -> Any:
-    """Input i's gradient from `compute()` (all of them), run once per upstream δ `g` and `key`."""
-    seen, grads = memo.get(key, (None, None))
-    if seen is not g or grads[i] is None:  # a new δ, or asked twice: compute (again) rather than share an array
-        grads = list(compute())
-        memo[key] = (g, grads)
-    d, grads[i] = grads[i], None
-    return d
+def once(memo: dict, g: Any, key: Any, compute: Callable[[], Any]) -> Any:
+    """`compute()` (what every input's gradient is made from), run once per upstream δ `g` and `key`."""
+    seen, core = memo.get(key, (None, None))
+    if seen is not g:
+        core = compute()
+        memo[key] = (g, core)
+    return core
 
 
 def twin_grads(memo: dict, g: Any, xs: Sequence[Any], constants: Sequence[Any], twin: Callable[..., Any]) -> dict:

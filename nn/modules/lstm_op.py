@@ -24,7 +24,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff.op import op
-from nn.modules.fused import safe_dot, take, twin_grads
+from nn.modules.fused import once, safe_dot, twin_grads
 
 _INPUTS = ("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh")
 
@@ -70,7 +70,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
 
 
 def _backprop(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, tcs, safe=False):
-    """(δx, δh0, δc0, δW_ih, δW_hh, δb_ih, δb_hh) from g = δ of the op's result, through time.
+    """(δ of every step's pre-activations (T·N, 4H), δh₀, δc₀) from g = δ of the op's result, through time.
 
     With `safe`, every product of a δ with forward values is 0 where that δ is 0, even where the
     values are ∞ or NaN (below a `where`); only used when the plain pass met ∞ or NaN."""
@@ -121,15 +121,24 @@ def _backprop(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, tcs, 
         else:
             dc *= f
         dh = dot(d, w_hh)
-    flat = dpre.reshape(T * N, 4 * H)
-    xs = x[::-1] if reverse else x
-    dx = dot(flat, w_ih).reshape(xs.shape)
-    if reverse:
-        dx = dx[::-1]
-    dw_ih = dot(flat.T, xs.reshape(T * N, -1))
-    dw_hh = dot(flat.T, hs[:T].reshape(T * N, H))
-    db = flat.sum(axis=0)
-    return dx, dh, dc, dw_ih, dw_hh, db, db.copy()  # two leaves must not share one array
+    return dpre.reshape(T * N, 4 * H), dh, dc
+
+
+def _input_grad(i, core, x, w_ih, reverse, hs, safe):
+    """Input i's gradient from the δs of every step's pre-activations (`core`): only those asked for are computed."""
+    flat, dh, dc = core
+    dot = safe_dot if safe else np.matmul
+    xs = x[::-1] if reverse else x  # x in the order the steps ran
+    if i == 0:
+        dx = dot(flat, w_ih).reshape(xs.shape)
+        return dx[::-1] if reverse else dx
+    if i in (1, 2):  # δh₀, δc₀: copies, as the core may be asked again
+        return (dh if i == 1 else dc).copy()
+    if i == 3:
+        return dot(flat.T, xs.reshape(flat.shape[0], -1))
+    if i == 4:
+        return dot(flat.T, hs[:-1].reshape(flat.shape[0], -1))
+    return flat.sum(axis=0)  # δb_ih = δb_hh = Σ δa
 
 
 def _zero_where_no_delta(product: np.ndarray, delta: np.ndarray) -> None:
@@ -138,8 +147,10 @@ def _zero_where_no_delta(product: np.ndarray, delta: np.ndarray) -> None:
 
 
 def _vjp(i: int, safe: bool = False):
-    def vjp(g, memo, *saved):
-        return take(memo, g, i, lambda: _backprop(g, *saved, safe=safe), key=safe)
+    def vjp(g, memo, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, tcs):
+        core = once(memo, g, safe, lambda: _backprop(g, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, acts, cs, hs, tcs,
+                                                      safe=safe))
+        return _input_grad(i, core, x, w_ih, reverse, hs, safe)
 
     vjp.__name__ = f"_lstm_{_INPUTS[i]}"
     return vjp
