@@ -309,6 +309,8 @@ def test_wrong_inputs_are_refused_clearly(kind):
         m(np.ones((2, 2, 2, 3)))
     with pytest.raises(ValueError, match="input_size=3"):
         m(np.ones((5, 2, 7)))
+    with pytest.raises(ValueError, match="at least one step"):
+        m(np.ones((0, 2, 3)))
     bad = np.ones((2, 2, 5))
     with pytest.raises(ValueError, match=r"\(2, 2, 4\)"):
         m(np.ones((5, 2, 3)), (bad, bad) if kind == "LSTM" else bad)
@@ -422,3 +424,14 @@ def test_lstm_op_gradcheck_on_drawn_shapes(T, N, n_in, H, reverse, seed):
     assert gradcheck(lambda *xs: lstm_sequence(*xs, reverse=reverse), *xs)
     for x, b in zip(xs, before):  # the op never changes its inputs
         np.testing.assert_array_equal(x.data, b)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_empty_batch_gives_empty_outputs_as_torch(kind):
+    m = KINDS[kind](3, 4, num_layers=2, bidirectional=True)
+    x = ad.Tensor(np.zeros((5, 0, 3)), requires_grad=True)
+    out, state = m(x)
+    assert out.shape == (5, 0, 8)
+    assert (state[0] if kind == "LSTM" else state).shape == (4, 0, 4)
+    out.sum().backward()
+    assert x.grad.shape == (5, 0, 3) and m.weight_hh_l0.grad.shape == m.weight_hh_l0.shape

@@ -36,7 +36,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
     T, N, _ = x.shape
     H = w_hh.shape[1]
     xs = x[::-1] if reverse else x
-    pre = (xs.reshape(T * N, -1) @ w_ih.T).reshape(T, N, 4 * H)
+    pre = (xs.reshape(T * N, x.shape[-1]) @ w_ih.T).reshape(T, N, 4 * H)
     pre += b_ih
     pre += b_hh
     acts = pre  # each step's pre-activations become its gates i, f, g, o in place: no second (T, N, 4H) array
@@ -135,9 +135,9 @@ def _input_grad(i, core, x, w_ih, reverse, hs, safe):
     if i in (1, 2):  # δh₀, δc₀: copies, as the core may be asked again
         return (dh if i == 1 else dc).copy()
     if i == 3:
-        return dot(flat.T, xs.reshape(flat.shape[0], -1))
+        return dot(flat.T, xs.reshape(flat.shape[0], x.shape[-1]))
     if i == 4:
-        return dot(flat.T, hs[:-1].reshape(flat.shape[0], -1))
+        return dot(flat.T, hs[:-1].reshape(flat.shape[0], hs.shape[-1]))
     return flat.sum(axis=0)  # δb_ih = δb_hh = Σ δa
 
 

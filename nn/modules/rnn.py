@@ -110,6 +110,8 @@ class RNNBase(Module):
         name = type(self).__name__
         if x.ndim not in (2, 3):
             raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D (batched) input, got shape {x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError(f"{name}: expected a sequence of at least one step, got input of shape {x.shape}")
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: input has {x.shape[-1]} features (its last dimension), expected "
                              f"input_size={self.input_size}")
