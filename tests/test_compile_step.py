@@ -242,3 +242,31 @@ def test_the_step_benchmark_agrees_with_the_tight_reference(capsys):
     assert bench.main(["--tiny", "--budget", "0.01", "--only", "W1,W3,W4", "--dtypes", "float64"]) == 0
     table = capsys.readouterr().out
     assert "compiled step" in table and "MISMATCH" not in table
+
+
+@pytest.mark.parametrize("n", [1, 7, 5000])  # 5,000 elements: past INLINE_BELOW, the ops' own VJPs
+def test_written_out_ops_replay_bit_for_bit(n):
+    """add, sub, mul and tanh are written out in the replay (no call): the same bits as the ops."""
+    rng = np.random.default_rng(n)
+    b = ad.Tensor(rng.normal(size=(1, n)), requires_grad=True)
+
+    def fn(x):
+        y = x
+        for _ in range(20):
+            y = (0.9 * y + 0.1).tanh() - b * y
+        return (y * y).sum()
+
+    f = ad.compile(fn)
+    for seed in range(3):
+        x = ad.Tensor(np.random.default_rng(seed).normal(size=(2, n)), requires_grad=True)
+        got = f(x)
+        got.backward()
+        gx, gb = x.grad, b.grad
+        x.grad = b.grad = None
+        want = fn(x)
+        want.backward()
+        np.testing.assert_array_equal(got.data, want.data)
+        np.testing.assert_array_equal(gx, x.grad)
+        np.testing.assert_array_equal(gb, b.grad)
+        b.grad = None
+    assert ("np.tanh(" in f.code) and ("tanh_vjp0" in f.code) == (n >= 4096)

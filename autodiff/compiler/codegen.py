@@ -75,7 +75,9 @@ class Trace:
         self.op.graph_vjps = tuple(functools.partial(_graph_grad_of, i) for i in range(n))
         # A `where` inside marks what lies below it, outside the function too, as the eager walk does.
         self.op.selects = any(entry[0].selects for entry in tracer.tape)
-        self.ns: dict[str, Any] = {"_asarray": np.asarray, "unbroadcast": unbroadcast, "_safe": _safe,
+        if INLINE["add"][3] is None:
+            _inline_vjps()
+        self.ns: dict[str, Any] = {"np": np, "_asarray": np.asarray, "unbroadcast": unbroadcast, "_safe": _safe,
                                    "_node": _node, "_const": _const, "OP": self.op, "FN": fn,
                                    "DIVERGED": Diverged}
         self.casts = self._probe() if self.needs_node else {}
@@ -172,7 +174,7 @@ class Trace:
             lines.append(f"    if {got} != {self._name(result, f'expected{n}')}:")
             lines.append("        raise DIVERGED")
         if self.backs:
-            lines.append(f"    S = [None] * {len(self.backs)}")
+            lines.append(f"    S = [()] * {len(self.backs)}")  # () for what saves nothing (add, sub)
         # Where each value is last read: its local is free for another value after that.
         last: dict[int, int] = {}
         for k, (_, ins, _, _, slot, _) in enumerate(tr.tape):
@@ -197,8 +199,23 @@ class Trace:
         for k, (op, ins, static, named, slot, variadic) in enumerate(tr.tape):
             if not live[slot]:
                 continue
-            f = self._name(op.forward, op.name)
             vals = [regs.of.get(j) or inputs[j] for j in ins]
+            inline = INLINE.get(op.name) if not (static or named or variadic) else None
+            if inline is not None and len(vals) == inline[0].count("{") and tr.shapes[slot]:
+                # A one-expression op written out: its forward's own expression, no call.
+                forward, saved = inline[0].format(*vals), inline[1]
+                keep = f"S[{saved_index[k]}]" if k in backs else None
+                if keep and saved != "()" and "{out}" not in saved:  # saves its inputs: before their names are reused
+                    lines.append(f"    {keep} = {saved.format(*vals)}")
+                for j in dict.fromkeys(ins):
+                    if last.get(j) == k and j in regs.of:
+                        regs.release(j)
+                out = regs.define(slot)
+                lines.append(f"    {out} = {forward}")
+                if keep and "{out}" in saved:
+                    lines.append(f"    {keep} = {saved.format(*vals, out=out)}")
+                continue
+            f = self._name(op.forward, op.name)
             call_args = [f"[{', '.join(vals)}]"] if variadic else vals
             call_args += [self._static(s) for s in static] + [f"{key}={self._static(s)}" for key, s in named]
             for j in dict.fromkeys(ins):
@@ -232,7 +249,11 @@ class Trace:
             g, s = regs.of[slot], f"S[{saved_index[k]}]"
             for i, j in flows:
                 vjp = self._name(op.vjps[i], f"{op.name}_vjp{i}")
-                if slot in guarded:
+                inline = INLINE.get(op.name)
+                small = bool(tr.shapes[slot]) and math.prod(tr.shapes[slot]) < INLINE_BELOW
+                if inline is not None and slot not in guarded and small and inline[3] and op.vjps[i] is inline[3][i]:
+                    expr = inline[2][i].format(g=g, s=s)
+                elif slot in guarded:
                     expr = f"_safe({self._name(op, op.name + '_op')}, {i}, {g}, {s}, {vjp})"
                 else:
                     expr = f"{vjp}({g}, *{s})"
@@ -321,6 +342,29 @@ def _graph_grad_of(i: int, g: Tensor, z: Tensor, xs: tuple, saved: tuple) -> Ten
     return m[1][i]
 
 
+
+
+#: Ops whose forward is one NumPy expression, written out in the replay instead of called (a call
+#: costs as much as the arithmetic on small arrays: W4's chain of 15,000 one-element ops):
+#: name -> (forward, what it saves, its VJPs, the VJP functions they stand for). Each is the op's own
+#: expression (autodiff/ops/arithmetic.py, elementwise.py), so the values are the same bit for bit;
+#: `vjp_functions` fills the last field, and an op whose VJP is replaced is called again.
+INLINE: dict[str, list] = {
+    "add": ["{0} + {1}", "()", ("{g}", "{g}"), None],
+    "sub": ["{0} - {1}", "()", ("{g}", "-{g}"), None],
+    "mul": ["{0} * {1}", "({0}, {1})", ("{g} * {s}[1]", "{g} * {s}[0]"), None],
+    "tanh": ["np.tanh({0})", "({out},)", ("{g} * (1 - {s}[0] * {s}[0])",), None],
+}
+#: VJPs are written out only for arrays this small; past it the ops' own VJPs reuse their buffers.
+INLINE_BELOW = 4096
+
+
+def _inline_vjps() -> None:
+    from autodiff.op import registry
+
+    for name, row in INLINE.items():
+        op = registry.get(name)
+        row[3] = tuple(op.vjps) if op is not None else ()
 
 
 def _literal(value: Any) -> bool:
