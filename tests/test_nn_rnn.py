@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import autodiff as ad
 import nn
 from autodiff.testing import gradcheck, gradgradcheck
+from nn.modules.gru_op import gru_composed, gru_sequence
 from nn.modules.lstm_op import lstm_composed, lstm_sequence
 
 torch = pytest.importorskip("torch")
@@ -435,3 +436,45 @@ def test_an_empty_batch_gives_empty_outputs_as_torch(kind):
     assert (state[0] if kind == "LSTM" else state).shape == (4, 0, 4)
     out.sum().backward()
     assert x.grad.shape == (5, 0, 3) and m.weight_hh_l0.grad.shape == m.weight_hh_l0.shape
+
+
+@given(T=st.integers(1, 3), N=st.integers(1, 2), n_in=st.integers(1, 3), H=st.integers(1, 3), reverse=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_gru_op_gradcheck_on_drawn_shapes(T, N, n_in, H, reverse, seed):
+    rng = np.random.default_rng(seed)
+    shapes = [(T, N, n_in), (N, H), (3 * H, n_in), (3 * H, H), (3 * H,), (3 * H,)]
+    xs = [ad.Tensor(rng.uniform(-2, 2, s), requires_grad=True) for s in shapes]
+    before = [x.data.copy() for x in xs]
+    assert gradcheck(lambda *xs: gru_sequence(*xs, reverse=reverse), *xs)
+    for x, b in zip(xs, before):
+        np.testing.assert_array_equal(x.data, b)
+
+
+def test_gru_op_grad_of_grad_and_composed_agree():
+    rng = np.random.default_rng(18)
+    arrays = [rng.normal(size=s) for s in [(3, 2, 2), (2, 3), (9, 2), (9, 3), (9,), (9,)]]
+    for reverse in (False, True):
+        xs = [ad.Tensor(a, requires_grad=True) for a in arrays]
+        assert gradgradcheck(lambda *xs, r=reverse: gru_sequence(*xs, reverse=r), *xs)
+        _close(gru_sequence(*xs, reverse=reverse).data, gru_composed(*xs, reverse=reverse).data)
+
+
+def test_an_unselected_poisoned_gru_step_leaks_nothing():
+    rng = np.random.default_rng(19)
+    m = nn.GRU(2, 3, rng=rng)
+    x = rng.normal(size=(4, 2, 2))
+    keep = np.ones((4, 2, 3), bool)
+    keep[1:, 1] = False
+    G = rng.normal(size=(4, 2, 3))
+    poisoned = x.copy()
+    poisoned[1, 1, 0] = np.inf
+    grads = []
+    for data in (x, poisoned):
+        m.zero_grad()
+        xt = ad.Tensor(data, requires_grad=True)
+        with np.errstate(all="ignore"):
+            (ad.where(keep, m(xt)[0], 0.0) * G).sum().backward()
+        grads.append([xt.grad, *(p.grad for p in m.parameters())])
+    for a, b in zip(*grads):
+        assert np.isfinite(b).all()
+        _close(b, a)

@@ -34,6 +34,7 @@ from autodiff.testing.programs import programs
 from nn import functional as F
 from nn.modules.attention_op import attention
 from nn.modules.conv import fold, unfold
+from nn.modules.gru_op import gru_sequence
 from nn.modules.linear import _linear
 from nn.modules.lstm_op import lstm_sequence
 from tests.op_table import MAX_SIDE, ROWS, Row, reals
@@ -114,6 +115,16 @@ def _lstm_cases(dtype):
     return draw()
 
 
+def _gru_cases(dtype):
+    @st.composite
+    def draw(d):
+        T, N, n_in, H = (d(st.integers(1, 3)) for _ in range(4))
+        shapes = [(T, N, n_in), (N, H), (3 * H, n_in), (3 * H, H), (3 * H,), (3 * H,)]
+        return [d(hnp.arrays(dtype, s, elements=reals())) for s in shapes], {"reverse": d(st.booleans())}
+
+    return draw()
+
+
 def _attention_cases(dtype):
     @st.composite
     def draw(d):
@@ -146,6 +157,7 @@ NN_ROWS = [
     Row("unfold", unfold, _not_ours, _conv_cases(adjoint=False)),
     Row("fold", fold, _not_ours, _conv_cases(adjoint=True)),
     Row("lstm", lstm_sequence, _not_ours, _lstm_cases),
+    Row("gru", gru_sequence, _not_ours, _gru_cases),
     Row("attention", attention, _not_ours, _attention_cases),
 ]
 ALL_ROWS = ROWS + NN_ROWS

@@ -3,8 +3,8 @@
 Parameters are named and shaped as torch's (`weight_ih_l0` of shape (gates·H, input_size),
 `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `…_reverse` for the backward direction), so state
 dicts go both ways; all start uniform in ±1/√hidden_size. Inputs are (L, N, H_in), (N, L, H_in)
-with `batch_first`, or (L, H_in) unbatched. The LSTM runs each layer as one fused op
-(nn.modules.lstm_op); RNN and GRU are composed of the engine's ops, a node or a few per step.
+with `batch_first`, or (L, H_in) unbatched. The LSTM and the GRU run each layer as one fused op
+(nn.modules.lstm_op, gru_op); the RNN is composed of the engine's ops, a few nodes per step.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.compiler import not_traceable
+from nn.modules.gru_op import gru_sequence
 from nn.modules.lstm_op import lstm_sequence, lstm_step
 from nn.modules.module import Module
 from nn.parameter import Parameter
@@ -221,13 +222,17 @@ class GRU(RNNBase):
 
     r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
-    Returns (output, h_n) as `RNN`.
+    Returns (output, h_n) as `RNN`. Each layer and direction is one fused node (nn.modules.gru_op).
     """
 
     mode = "GRU"
 
-    def _step(self, xg, h, w_hh, b_hh):
-        return gru_step(xg, h, w_hh, b_hh)
+    def _run(self, x, states, w_ih, w_hh, b_ih, b_hh, reverse):
+        (h0,) = states
+        if b_ih is None:
+            b_ih = b_hh = np.zeros(w_hh.shape[0], dtype=x.dtype)
+        out = gru_sequence(x, h0, w_ih, w_hh, b_ih, b_hh, reverse)
+        return out, [out[0] if reverse else out[x.shape[0] - 1]]
 
 
 class LSTM(RNNBase):
