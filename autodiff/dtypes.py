@@ -54,6 +54,13 @@ def source_array(data: Any) -> np.ndarray:
     if isinstance(data, (numbers.Real, np.bool_, list, tuple)):
         try:
             return np.asarray(data)
+        except RuntimeError:  # Tensor.__array__: the list holds a Tensor that requires grad
+            if not isinstance(data, (list, tuple)):
+                raise
+            raise TypeError(
+                "cannot make a tensor from a list holding Tensors that require grad: a new tensor is a leaf, "
+                "so their graph would be dropped. Stack them with ad.stack(...) to keep it, or detach() them"
+            ) from None
         except (ValueError, TypeError):
             raise TypeError(
                 f"cannot make a tensor from {_describe(data)} {data!r:.60}: "

@@ -75,9 +75,45 @@ NUMPY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     # shape, indexing, linear algebra (issue 24)
     "pad": (ops.pad, ("array", "pad_width"), ("mode", "constant_values")),
     "einsum": (numpy_einsum, ("operands",), ("optimize",)),
+    # elementwise, rounding, reductions and statistics (issue 24, the op surface)
+    **{name: (getattr(ops, name), (), ()) for name in (
+        "log1p", "expm1", "log2", "log10", "exp2", "logaddexp", "square", "reciprocal", "cbrt", "fabs", "hypot", "tan",
+        "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg",
+        "sign", "floor", "ceil", "trunc", "rint", "floor_divide", "remainder", "fmod",
+    )},
+    "radians": (ops.deg2rad, (), ()),
+    "degrees": (ops.rad2deg, (), ()),
+    "signbit": _numpy_own(),
+    "sinc": (ops.sinc, ("x",), ()),
+    "fix": (ops.trunc, ("x",), ()),
+    "round": (ops.round, ("a",), ("decimals",)),
+    "around": (ops.round, ("a",), ("decimals",)),
+    "prod": (ops.prod, ("a",), ("axis", "keepdims")),
+    "cumsum": (ops.cumsum, ("a",), ("axis",)),
+    "cumprod": (ops.cumprod, ("a",), ("axis",)),
+    "var": (ops.var, ("a",), ("axis", "ddof", "keepdims", "correction")),
+    "std": (ops.std, ("a",), ("axis", "ddof", "keepdims", "correction")),
+    "average": (ops.average, ("a",), ("axis", "weights", "returned", "keepdims")),
+    "nansum": (ops.nansum, ("a",), ("axis", "keepdims")),
+    "nanmean": (ops.nanmean, ("a",), ("axis", "keepdims")),
+    "linalg.norm": (ops.norm, ("x",), ("ord", "axis", "keepdims")),
+    "linalg.vector_norm": (ops.vector_norm, ("x",), ("ord", "axis", "keepdims")),
+    # no gradient by nature: integer and boolean answers, as NumPy gives them
+    "argmax": (ops.argmax, ("a",), ("axis", "keepdims")),
+    "argmin": (ops.argmin, ("a",), ("axis", "keepdims")),
+    "all": (ops.all, ("a",), ("axis", "keepdims")),
+    "any": (ops.any, ("a",), ("axis", "keepdims")),
 }
 
-_BY_OBJECT = {getattr(np, name): (name, row) for name, row in NUMPY.items()}
+def _numpy_callable(name: str) -> Any:
+    """np.<name>, for a dotted name too (linalg.norm)."""
+    found: Any = np
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found
+
+
+_BY_OBJECT = {_numpy_callable(name): (name, row) for name, row in NUMPY.items()}
 # ndarray (op) Tensor comes through here: its common case in one lookup.
 _UFUNC_OPS = {f: row[0] for f, (_, row) in _BY_OBJECT.items() if isinstance(f, np.ufunc) and row[0] is not None}
 _SIGNATURES = {f: inspect.signature(f) for f in _BY_OBJECT if not isinstance(f, np.ufunc)}

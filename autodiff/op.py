@@ -106,7 +106,52 @@ def _operand(x: Any, dtype: np.dtype) -> Any:
     t = type(x)
     if t is float or t is int:
         return x
+    if (t is list or t is tuple) and holds_tensor(x):
+        raise _HoldsTensors  # the caller stacks them (`lifted`) and tries again: they are no constant
     return coerce_operand(x, dtype)
+
+
+class _HoldsTensors(Exception):
+    """An operand is a list or tuple holding Tensors: it must be stacked into the graph, not read as numbers."""
+
+
+def holds_tensor(x: Any) -> bool:
+    """Whether a list or tuple (nested to any depth) holds a Tensor."""
+    return any(isinstance(v, Tensor) or (type(v) in (list, tuple) and holds_tensor(v)) for v in x)
+
+
+def lifted(x: Any) -> Any:
+    """x, or, for a list or tuple holding Tensors (nested to any depth), one Tensor stacking them
+    (`[a, b]` is `stack([a, b])`), so they stay in the graph: c * [a, a] is c * stack([a, a]).
+    Numbers beside them become constants of the first Tensor's dtype."""
+    if type(x) not in (list, tuple) or not holds_tensor(x):
+        return x
+    from autodiff.ops.shape import stack
+
+    dtype = _first_dtype(x)
+
+    def lift(v: Any) -> Tensor:
+        if isinstance(v, Tensor):
+            return v
+        if type(v) in (list, tuple) and holds_tensor(v):
+            return stack([lift(u) for u in v])
+        return _const(to_array(v, dtype))
+
+    try:
+        return lift(x)
+    except ValueError as e:
+        raise ValueError(f"a list holding Tensors is stacked to keep the graph, and this one cannot be: {e}") from None
+
+
+def _first_dtype(x: Any) -> Any:
+    for v in x:
+        if isinstance(v, Tensor):
+            return v.dtype
+        if type(v) in (list, tuple):
+            found = _first_dtype(v)
+            if found is not None:
+                return found
+    return None
 
 
 def _result(out: Any) -> np.ndarray:
@@ -262,7 +307,11 @@ def values(x: Any) -> Any:
 
 
 def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else _const(to_array(x, copy=False))
+    if isinstance(x, Tensor):
+        return x
+    if type(x) in (list, tuple) and holds_tensor(x):
+        return lifted(x)
+    return _const(to_array(x, copy=False))
 
 
 def _unary(node_op: Op) -> Callable[..., Tensor]:
@@ -318,22 +367,25 @@ def _binary(node_op: Op, shape_error: str) -> Callable[..., Tensor]:
         # A constant operand (scalar, ndarray) is no parent: it gets None and no gradient.
         # `type(..) is Tensor` first: it is the common case and much cheaper than isinstance.
         # A Python float passes through as it is (weak: float32 stays float32); the rest is coerced.
-        if type(a) is Tensor or isinstance(a, Tensor):
-            ad = a.data
-            if type(b) is Tensor or isinstance(b, Tensor):
+        try:
+            if type(a) is Tensor or isinstance(a, Tensor):
+                ad = a.data
+                if type(b) is Tensor or isinstance(b, Tensor):
+                    bd = b.data
+                else:
+                    bd = b if type(b) is float else _operand(b, ad.dtype)
+                    b = None
+            elif type(b) is Tensor or isinstance(b, Tensor):
                 bd = b.data
+                ad = a if type(a) is float else _operand(a, bd.dtype)
+                a = None
             else:
-                bd = b if type(b) is float else _operand(b, ad.dtype)
+                a = _as_tensor(a)
+                ad = a.data
+                bd = _operand(b, ad.dtype)
                 b = None
-        elif type(b) is Tensor or isinstance(b, Tensor):
-            bd = b.data
-            ad = a if type(a) is float else _operand(a, bd.dtype)
-            a = None
-        else:
-            a = _as_tensor(a)
-            ad = a.data
-            bd = _operand(b, ad.dtype)
-            b = None
+        except _HoldsTensors:  # c * [a, a]: the list's Tensors are stacked, not read as constants
+            return apply(lifted(a), lifted(b))
         try:
             out, saved = forward(ad, bd)
         except ValueError:
@@ -396,6 +448,7 @@ def _nary(node_op: Op, arity: int) -> Callable[..., Tensor]:
 def _mixed_inputs(inputs: Sequence[Any]) -> tuple[tuple[Tensor | None, ...], list[Any]]:
     """(parents, arrays) when some inputs are not Tensors: those become constants (parent None)
     of the first Tensor's dtype; with no Tensor at all, every input becomes a constant Tensor."""
+    inputs = [lifted(t) for t in inputs]  # Tensors inside a list are stacked into the graph
     dtype = next((t.data.dtype for t in inputs if isinstance(t, Tensor)), None)
     if dtype is None:
         inputs = [_as_tensor(t) for t in inputs]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from autodiff.dtypes import source_array, to_array
+from autodiff.grad_mode import state as _grad_state
 from autodiff.grad_mode import state as _state
 
 
@@ -165,6 +166,13 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self.requires_grad and _grad_state.enabled:
+            # np.asarray(t), np.array([x, x * x]), np.r_[...]: NumPy would keep the values and drop the graph.
+            raise RuntimeError(
+                "np.asarray/np.array on a Tensor that requires grad would drop its graph (no gradient would "
+                "flow back): call an autodiff op instead, or take the values without a gradient with "
+                "t.detach() or t.data (as PyTorch's .numpy() asks for .detach())"
+            )
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
@@ -356,6 +364,179 @@ class Tensor:
     def log_softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
         return log_softmax(self, axis=axis, **torch_names)
 
+    # ----------------------------------------------------------------- more math (issue 24, the op surface: autodiff.ops)
+    def log1p(self) -> Tensor:
+        return _ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return _ops.expm1(self)
+
+    def log2(self) -> Tensor:
+        return _ops.log2(self)
+
+    def log10(self) -> Tensor:
+        return _ops.log10(self)
+
+    def exp2(self) -> Tensor:
+        return _ops.exp2(self)
+
+    def square(self) -> Tensor:
+        return _ops.square(self)
+
+    def reciprocal(self) -> Tensor:
+        return _ops.reciprocal(self)
+
+    def cbrt(self) -> Tensor:
+        return _ops.cbrt(self)
+
+    def tan(self) -> Tensor:
+        return _ops.tan(self)
+
+    def arcsin(self) -> Tensor:
+        return _ops.arcsin(self)
+
+    def arccos(self) -> Tensor:
+        return _ops.arccos(self)
+
+    def arctan(self) -> Tensor:
+        return _ops.arctan(self)
+
+    def sinh(self) -> Tensor:
+        return _ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _ops.cosh(self)
+
+    def arcsinh(self) -> Tensor:
+        return _ops.arcsinh(self)
+
+    def arccosh(self) -> Tensor:
+        return _ops.arccosh(self)
+
+    def arctanh(self) -> Tensor:
+        return _ops.arctanh(self)
+
+    def sinc(self) -> Tensor:
+        return _ops.sinc(self)
+
+    def deg2rad(self) -> Tensor:
+        return _ops.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return _ops.rad2deg(self)
+
+    def sign(self) -> Tensor:
+        return _ops.sign(self)
+
+    def floor(self) -> Tensor:
+        return _ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        return _ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return _ops.trunc(self)
+
+    def rint(self) -> Tensor:
+        return _ops.rint(self)
+
+    def asin(self) -> Tensor:
+        return _ops.arcsin(self)
+
+    def acos(self) -> Tensor:
+        return _ops.arccos(self)
+
+    def atan(self) -> Tensor:
+        return _ops.arctan(self)
+
+    def asinh(self) -> Tensor:
+        return _ops.arcsinh(self)
+
+    def acosh(self) -> Tensor:
+        return _ops.arccosh(self)
+
+    def atanh(self) -> Tensor:
+        return _ops.arctanh(self)
+
+    def arctan2(self, other: Any) -> Tensor:
+        return _ops.arctan2(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        return _ops.hypot(self, other)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        return _ops.logaddexp(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def fmod(self, other: Any) -> Tensor:
+        return _ops.fmod(self, other)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def atan2(self, other: Any) -> Tensor:
+        return _ops.arctan2(self, other)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _ops.round(self, decimals)
+
+    def __round__(self, ndigits: int | None = None) -> Tensor:
+        return _ops.round(self, ndigits or 0)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _ops.remainder(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.floor_divide(other, self)
+
+    def prod(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        return _ops.prod(self, axis=axis, keepdims=keepdims, **torch_names)
+
+    def var(self, axis: Any = None, ddof: float = 0, keepdims: bool = False, **kw: Any) -> Tensor:
+        """NumPy's variance (ddof=0 unless given; PyTorch's default is correction=1)."""
+        return _ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims, **kw)
+
+    def std(self, axis: Any = None, ddof: float = 0, keepdims: bool = False, **kw: Any) -> Tensor:
+        """NumPy's standard deviation (ddof=0 unless given; PyTorch's default is correction=1)."""
+        return _ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims, **kw)
+
+    def cumsum(self, axis: Any = None, **torch_names: Any) -> Tensor:
+        return _ops.cumsum(self, axis=axis, **torch_names)
+
+    def cumprod(self, axis: Any = None, **torch_names: Any) -> Tensor:
+        return _ops.cumprod(self, axis=axis, **torch_names)
+
+    def nansum(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        return _ops.nansum(self, axis=axis, keepdims=keepdims, **torch_names)
+
+    def nanmean(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        return _ops.nanmean(self, axis=axis, keepdims=keepdims, **torch_names)
+
+    def norm(self, ord: Any = None, axis: Any = None, keepdims: bool = False, **kw: Any) -> Tensor:
+        return _ops.norm(self, ord=ord, axis=axis, keepdims=keepdims, **kw)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> np.ndarray:
+        """Indices carry no gradient: an integer ndarray, as NumPy gives."""
+        return _ops.argmax(self, axis=axis, keepdims=keepdims, **torch_names)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> np.ndarray:
+        """Indices carry no gradient: an integer ndarray, as NumPy gives."""
+        return _ops.argmin(self, axis=axis, keepdims=keepdims, **torch_names)
+
+    def all(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> np.ndarray:
+        return _ops.all(self, axis=axis, keepdims=keepdims, **torch_names)
+
+    def any(self, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> np.ndarray:
+        return _ops.any(self, axis=axis, keepdims=keepdims, **torch_names)
+
 
 _new = object.__new__
 
@@ -453,3 +634,7 @@ from autodiff.ops import (  # noqa: E402
     transpose,
 )
 from autodiff.pickling import copy_tensor, reduce_tensor  # noqa: E402
+
+# isort: split
+# The ops of issue 24 (the op surface), looked up on the package: several shadow builtins (round, all, any).
+import autodiff.ops as _ops  # noqa: E402

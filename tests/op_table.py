@@ -349,4 +349,9 @@ from tests.op_rows_shape import SHAPE_ROWS  # noqa: E402
 
 ROWS += SHAPE_ROWS
 
+# elementwise, rounding, reductions and statistics (issue 24, the op surface): their own file, appended here
+from tests.op_rows_math import MATH_ROWS  # noqa: E402
+
+ROWS += MATH_ROWS
+
 BY_NAME = {row.name: row for row in ROWS}

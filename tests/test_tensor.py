@@ -46,8 +46,10 @@ def test_attributes_and_helpers():
     assert Tensor([[4.0]]).item() == 4.0 and isinstance(Tensor(4.0).item(), float)
     assert float(Tensor([4.0])) == 4.0
     assert t.numpy() is t.data
-    np.testing.assert_array_equal(np.asarray(t), t.data)
-    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(t.detach()), t.data)
+    assert np.asarray(t.detach(), dtype=np.float32).dtype == np.float32
+    with pytest.raises(RuntimeError, match=r"t\.detach\(\) or t\.data"):  # as PyTorch's .numpy(): the graph would go
+        np.asarray(t)
     assert len(t) == 1 and [r.shape for r in t] == [(2,)]
     with pytest.raises(ValueError, match="one-element"):
         t.item()

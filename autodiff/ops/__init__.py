@@ -7,6 +7,29 @@ from autodiff.ops.neural import log_softmax, softmax
 from autodiff.ops.reductions import logsumexp, max, mean, min, sum
 from autodiff.ops.shape import astype, broadcast_to, concatenate, getitem, reshape, scatter, stack, transpose, where
 
+# isort: split
+# elementwise, rounding, reductions and statistics (issue 24, the op surface)
+from autodiff.ops.algebraic import cbrt, fabs, hypot, reciprocal, square
+from autodiff.ops.logexp import exp2, expm1, log1p, log2, log10, logaddexp
+from autodiff.ops.products import cumprod, cumsum, prod
+from autodiff.ops.rounding import ceil, floor, floor_divide, fmod, remainder, rint, round, sign, trunc
+from autodiff.ops.statistics import all, any, argmax, argmin, average, nanmean, nansum, norm, std, var, vector_norm
+from autodiff.ops.trigonometric import (
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    cosh,
+    deg2rad,
+    rad2deg,
+    sinc,
+    sinh,
+    tan,
+)
+
 __all__ = [
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "cos", "div", "erf", "exp", "gelu", "getitem",
     "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "pow",
@@ -19,3 +42,13 @@ from autodiff.ops.einsum import einsum
 from autodiff.ops.padding import pad
 
 __all__ += ["einsum", "pad"]
+
+# PyTorch's names for the same ops (issue 24, the op surface)
+asin, acos, atan, atan2, asinh, acosh, atanh = arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh
+__all__ += [
+    "acos", "acosh", "all", "any", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax",
+    "argmin", "asin", "asinh", "atan", "atan2", "atanh", "average", "cbrt", "ceil", "cosh", "cumprod", "cumsum",
+    "deg2rad", "exp2", "expm1", "fabs", "floor", "floor_divide", "fmod", "hypot", "log1p", "log2", "log10", "logaddexp",
+    "nanmean", "nansum", "norm", "prod", "rad2deg", "reciprocal", "remainder", "rint", "round", "sign", "sinc", "sinh",
+    "square", "std", "tan", "trunc", "var", "vector_norm",
+]

@@ -70,8 +70,8 @@ def _log_of(a):
     """ln a for the exponent's VJP; a Python float stays a Python float, so float32 stays float32."""
     from autodiff.ops.elementwise import log
 
-    if isinstance(a, (int, float)):
-        return math.log(a) if a > 0 else math.nan
+    if isinstance(a, (int, float)):  # ln 0 = −∞, as np.log(0.0) gives for an array base
+        return math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
     return log(a) if not isinstance(a, np.ndarray) else np.log(a)
 
 

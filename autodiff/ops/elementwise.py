@@ -124,12 +124,10 @@ cos.vjp(lambda g, x: -g * np.sin(x))
 
 @op(elementwise=True)
 def clip(x, lo=None, hi=None):
-    """z = min(max(x, lo), hi);  δ_x = δ_z ⊙ [lo ≤ x ≤ hi]"""
+    """z = min(max(x, lo), hi);  δ_x = δ_z ⊙ [lo ≤ x ≤ hi]  (lo > hi gives hi everywhere, δ_x = 0)"""
     if lo is None and hi is None:
         raise ValueError("clip: give lo, hi or both")
     lo, hi = _bound(lo, "lo"), _bound(hi, "hi")
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
     return np.clip(x, lo, hi), (x, lo, hi)
 
 

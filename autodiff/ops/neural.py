@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from autodiff.op import op
-from autodiff.ops.reductions import stable_logsumexp
-from autodiff.shapes import normalize_axis, require_nonempty
+from autodiff.shapes import normalize_axis
 from autodiff.zero_safe import masked
 
 
@@ -16,7 +15,8 @@ from autodiff.zero_safe import masked
 def softmax(x, axis=-1):
     """yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ);  δ_x = y ⊙ (δ_y − Σ δ_y ⊙ y)"""
     axis = normalize_axis(axis, x.ndim, "softmax")
-    require_nonempty(x.shape, (axis,), "softmax", "normalise over")
+    if x.shape[axis] == 0:  # nothing to normalise: an empty result, as PyTorch gives
+        return x.copy(), (x.copy(), axis)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e, (e, axis)
@@ -40,8 +40,13 @@ softmax.zero_safe_vjp(masked(_unused_slices))
 def log_softmax(x, axis=-1):
     """yᵢ = xᵢ − log Σⱼ e^(xⱼ);  δ_x = δ_y − softmax(x) Σ δ_y"""
     axis = normalize_axis(axis, x.ndim, "log_softmax")
-    require_nonempty(x.shape, (axis,), "log_softmax", "normalise over")
-    out = x - stable_logsumexp(x, (axis,))
+    if x.shape[axis] == 0:  # nothing to normalise: an empty result, as PyTorch gives
+        return x.copy(), (x.copy(), axis)
+    # (x − m) − log Σ e^(x − m), in that order: adding m back to the log-sum first and subtracting
+    # the sum from x would lose the small log-sum to rounding at large |x| (float32 logits near 1e6).
+    m = x.max(axis=axis, keepdims=True)
+    shifted = x - np.where(np.isfinite(m), m, 0)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return out, (out, axis)
 
 

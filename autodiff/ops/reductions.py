@@ -41,11 +41,11 @@ sum.vjp(lambda g, shape, axes, keepdims: _expand(g, shape, axes, keepdims))
 
 @op
 def mean(x, axis=None, keepdims=False):
-    """z = (1/n) Σ x;  δ_x = δ_z / n for every averaged element"""
+    """z = (1/n) Σ x;  δ_x = δ_z / n for every averaged element  (NaN, with NumPy's warning, over no elements)"""
     axes = normalize_axes(axis, x.ndim, "mean")
-    require_nonempty(x.shape, axes, "mean", "average over")
     n = int(np.prod([x.shape[a] for a in axes]))
-    return x.mean(axis=axes, keepdims=keepdims), (x.shape, axes, keepdims, n)
+    # Over n = 0 elements δ_x is empty: 1 keeps δ_z / n from dividing by zero on the way.
+    return x.mean(axis=axes, keepdims=keepdims), (x.shape, axes, keepdims, n or 1)
 
 
 mean.vjp(lambda g, shape, axes, keepdims, n: _expand(g / n, shape, axes, keepdims))

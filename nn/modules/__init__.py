@@ -1,6 +1,7 @@
 """The layers, as `torch.nn.modules` lays them out: one file per family.
 
-`module` (the Module base), `linear` (Linear, Identity), `container` (Sequential, MLP), `activation`,
+`module` (the Module base), `linear` (Linear, Identity), `container` (Sequential, MLP, ModuleList, ModuleDict),
+`activation` (its functions: `activation_functions`),
 `conv`, `conv_transpose`, `flatten`, `pooling`, `padding`, `upsampling`, `im2col` (the unfold/fold ops),
 `normalization` (BatchNorm, LayerNorm, Dropout), `loss`.
 Every public name is also `nn.<Name>`.
