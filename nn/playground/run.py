@@ -124,11 +124,24 @@ def _optimizer_text(config: Config) -> str:
     return f"{name} (lr {config.lr:g}{momentum}, weight decay {config.weight_decay:g}{dropout})"
 
 
+def _partial_steps(result: Result, config: Config) -> int:
+    """Steps taken in an epoch that Ctrl-C cut short (0 when every step belongs to a finished epoch)."""
+    per_epoch = -(-len(result.data.X_train) // config.batch_size)  # the batches of one pass over the training set
+    return max(0, result.steps - result.epochs * per_epoch)
+
+
+def _trained(result: Result, config: Config) -> str:
+    """'40 epochs', or after a Ctrl-C in the middle of one, '2 epochs and 3 steps into epoch 3'."""
+    partial = _partial_steps(result, config)
+    into = f" and {partial} step{'s' * (partial != 1)} into epoch {result.epochs + 1}" if partial else ""
+    return f"{result.epochs} epochs{into}"
+
+
 def summary(config: Config, result: Result, written: dict[str, str]) -> str:
     """The lines printed at the end of a run: what was trained, how well, and where the files are."""
     metric = "mean squared error" if config.regression else "cross-entropy"
     lines = [
-        f"{describe(config)}: {result.epochs} epochs, {result.steps} steps of {_optimizer_text(config)}",
+        f"{describe(config)}: {_trained(result, config)}, {result.steps} steps of {_optimizer_text(config)}",
         f"  {metric}: train {result.train_loss[-1]:.4f}, held out {result.test_loss[-1]:.4f}",
     ]
     if not config.regression:
@@ -187,7 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     print(summary(config, result, written))
     if result.interrupted:
-        print(f"{PROG}: interrupted after {result.epochs} of {config.epochs} epochs: wrote what was trained so far",
+        partial = _partial_steps(result, config)
+        into = f" and {partial} step{'s' * (partial != 1)} into epoch {result.epochs + 1}" if partial else ""
+        print(f"{PROG}: interrupted after {result.epochs} of {config.epochs} epochs{into}: wrote what was trained so far",
               file=sys.stderr)
         return INTERRUPTED
     return 0

@@ -1,6 +1,7 @@
-// The playground page: the socket to the server, its messages → the views, the page's start-up.
+// The playground: the views and controls of the page, driven by messages from a training loop.
 // The server owns the set-up and checks every value; the page shows what it accepted, and its
-// errors next to the controls they belong to.
+// errors next to the controls they belong to. `start(transport)` runs it over any transport: the
+// page's WebSocket (main.js) or a Jupyter widget's comm (widget.js), with the same messages.
 import { Boundary } from "./boundary.js";
 import { History, drawGradients, drawLoss } from "./charts.js";
 import { CLASS_COLOURS, css } from "./colours.js";
@@ -13,26 +14,17 @@ import { OwnPoints } from "./points.js";
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  socket: null, hello: null, settings: null, errors: {}, playing: false, data: null, frame: null,
+  socket: null, transport: null, fragment: true, hello: null, settings: null, errors: {}, playing: false, data: null, frame: null,
   pending: null, // points being drawn, before the server takes them
   weightPending: false,
   editing: new Set(), // text controls typed into but not yet sent
   sent: {}, // the last value sent for each control, to show a refused one in its control
 };
 const history = new History();
-const boundary = new Boundary($("boundary"));
-const network = new NetworkView($("network"), {
-  setHidden: (sizes) => set({ hidden: sizes.join(",") }),
-  setWeight: (layer, to, from, value) => {
-    state.weightPending = true;
-    send({ type: "set_weight", layer, to, from, value });
-  },
-});
-const own = new OwnPoints({ state, boundary, set: (values) => set(values) });
-const graphView = new GraphView($("graph"), $("graph-legend"));
+let boundary, network, own, graphView; // made by start(), once the page's elements are there
 
 function send(message) {
-  if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(message));
+  if (state.transport) state.transport.send(message);
 }
 
 // restart: start from fresh weights and an empty history even if nothing changed (a preset's click)
@@ -88,7 +80,7 @@ const handlers = {
       drawClass.append(o);
     }
     $("points-limit").textContent = String(m.limits.points);
-    if (window.location.hash.length > 1) applyFragment();
+    if (state.fragment && window.location.hash.length > 1) applyFragment();
   },
 
   settings(m) {
@@ -174,53 +166,80 @@ function setPlaying(playing) {
 
 // --- the connection ----------------------------------------------------------------------------
 
-function connect() {
+function connected(ok, text) {
+  $("connection").textContent = text;
+  $("connection").className = ok ? "connection ok" : "connection lost";
+  if (!ok) setPlaying(false);
+}
+
+function receive(message) {
+  const handler = handlers[message.type];
+  if (handler) handler(message);
+}
+
+// The page's transport: a WebSocket to the server that serves it.
+export function websocket() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws`);
   state.socket = socket;
-  socket.addEventListener("open", () => {
-    $("connection").textContent = "connected";
-    $("connection").className = "connection ok";
-  });
-  socket.addEventListener("message", (e) => {
-    const message = JSON.parse(e.data);
-    const handler = handlers[message.type];
-    if (handler) handler(message);
-  });
-  socket.addEventListener("close", () => {
-    $("connection").textContent = "disconnected: reload the page";
-    $("connection").className = "connection lost";
-    setPlaying(false);
-  });
+  return {
+    send: (message) => { if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message)); },
+    listen(ctx) {
+      socket.addEventListener("open", () => ctx.connected(true, "connected"));
+      socket.addEventListener("message", (e) => ctx.receive(JSON.parse(e.data)));
+      socket.addEventListener("close", () => ctx.connected(false, "disconnected: reload the page"));
+    },
+    close: () => socket.close(),
+  };
 }
 
-wireControls({
-  state, set, send,
-  currentHidden: () => (state.settings && state.settings.hidden ? state.settings.hidden.split(",").map(Number) : []),
-  onDataset: () => own.stop(),
-  onView: viewChanged,
-  graph: graphView,
-});
-// Links are laid out from the squares' positions: lay them out again when the window changes size.
-window.addEventListener("resize", () => {
-  if (!state.frame) return;
-  network.key = "";
-  network.build(state.frame.sizes, state.frame.inputs, state.frame.regression);
-  network.update(state.frame);
-});
-// The server trains for as long as the page is open: close the socket when the page goes away.
-window.addEventListener("pagehide", () => state.socket && state.socket.close());
-window.addEventListener("hashchange", () => {
-  if (!state.hello) return;
-  const fragment = readFragment();
-  const same = state.settings && state.hello.fields.every((k) => (fragment[k] ?? state.hello.defaults[k]) === state.settings[k]);
-  if (same) {
-    for (const key of VIEW) $(key).checked = fragment[key] === "1";
-    viewChanged();
-  } else {
-    applyFragment();
-  }
-});
-// For the browser console (and the browser tests): what the page knows, read-only by convention.
-window.playground = { state, history, graphView };
-connect();
+// Run the page over `transport` ({send(message), listen({connected, receive}), close()}); `fragment`:
+// whether the set-up lives in the address (the page) or not (a notebook, whose address is JupyterLab's).
+export function start(transport, { fragment = true } = {}) {
+  state.transport = transport;
+  state.fragment = fragment;
+  boundary = new Boundary($("boundary"));
+  network = new NetworkView($("network"), {
+    setHidden: (sizes) => set({ hidden: sizes.join(",") }),
+    setWeight: (layer, to, from, value) => {
+      state.weightPending = true;
+      send({ type: "set_weight", layer, to, from, value });
+    },
+  });
+  own = new OwnPoints({ state, boundary, set: (values) => set(values) });
+  graphView = new GraphView($("graph"), $("graph-legend"));
+  wire();
+  transport.listen({ connected, receive });
+}
+
+function wire() {
+  wireControls({
+    state, set, send,
+    currentHidden: () => (state.settings && state.settings.hidden ? state.settings.hidden.split(",").map(Number) : []),
+    onDataset: () => own.stop(),
+    onView: viewChanged,
+    graph: graphView,
+  });
+  // Links are laid out from the squares' positions: lay them out again when the window changes size.
+  window.addEventListener("resize", () => {
+    if (!state.frame) return;
+    network.key = "";
+    network.build(state.frame.sizes, state.frame.inputs, state.frame.regression);
+    network.update(state.frame);
+  });
+  // The server trains for as long as the page is open: close the socket when the page goes away.
+  window.addEventListener("pagehide", () => state.transport.close());
+  window.addEventListener("hashchange", () => {
+    if (!state.hello || !state.fragment) return;
+    const fragment = readFragment();
+    const same = state.settings && state.hello.fields.every((k) => (fragment[k] ?? state.hello.defaults[k]) === state.settings[k]);
+    if (same) {
+      for (const key of VIEW) $(key).checked = fragment[key] === "1";
+      viewChanged();
+    } else {
+      applyFragment();
+    }
+  });
+  // For the browser console (and the browser tests): what the page knows, read-only by convention.
+  window.playground = { state, history, graphView };
+}

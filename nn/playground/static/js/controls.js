@@ -48,7 +48,7 @@ export function showSettings(state) {
   $("momentum").disabled = !["sgd", "rmsprop"].includes(s.optimizer); // the others have none
   const hidden = s.hidden ? s.hidden.split(",").length : 0;
   $("layer-count").textContent = `${hidden} hidden layer${hidden === 1 ? "" : "s"}`;
-  writeFragment({ ...s, ...Object.fromEntries(VIEW.filter((k) => $(k).checked).map((k) => [k, "1"])) });
+  if (state.fragment) writeFragment({ ...s, ...Object.fromEntries(VIEW.filter((k) => $(k).checked).map((k) => [k, "1"])) });
 }
 
 // ctx: { state, set(values), send(message), currentHidden(), onDataset(), onView(), graph }
