@@ -14,8 +14,14 @@ from typing import Any
 
 import numpy as np
 
+import autodiff.linalg as linalg
 import autodiff.ops as ops
 from autodiff.ops.einsum import numpy_einsum
+
+
+def _splat(fn: Any) -> Any:
+    """NumPy's `f(*arrays)` (atleast_1d …), whose arrays come here as one tuple."""
+    return lambda arrays: fn(*arrays)
 
 
 def _numpy_own(*names: str) -> tuple[None, tuple[str, ...], tuple[str, ...]]:
@@ -75,6 +81,54 @@ NUMPY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     # shape, indexing, linear algebra (issue 24)
     "pad": (ops.pad, ("array", "pad_width"), ("mode", "constant_values")),
     "einsum": (numpy_einsum, ("operands",), ("optimize",)),
+    "flip": (ops.flip, ("m",), ("axis",)),
+    "fliplr": (ops.fliplr, ("m",), ()),
+    "flipud": (ops.flipud, ("m",), ()),
+    "roll": (ops.roll, ("a", "shift"), ("axis",)),
+    "tile": (ops.tile, ("A", "reps"), ()),
+    "repeat": (ops.repeat, ("a", "repeats"), ("axis",)),
+    "squeeze": (ops.squeeze, ("a",), ("axis",)),
+    "expand_dims": (ops.expand_dims, ("a", "axis"), ()),
+    "ravel": (ops.ravel, ("a",), ()),
+    "swapaxes": (ops.swapaxes, ("a", "axis1", "axis2"), ()),
+    "moveaxis": (ops.moveaxis, ("a", "source", "destination"), ()),
+    "atleast_1d": (_splat(ops.atleast_1d), ("arys",), ()),
+    "atleast_2d": (_splat(ops.atleast_2d), ("arys",), ()),
+    "atleast_3d": (_splat(ops.atleast_3d), ("arys",), ()),
+    "split": (ops.split, ("ary", "indices_or_sections"), ("axis",)),
+    "array_split": (ops.array_split, ("ary", "indices_or_sections"), ("axis",)),
+    "vstack": (ops.vstack, ("tup",), ()),
+    "hstack": (ops.hstack, ("tup",), ()),
+    "dstack": (ops.dstack, ("tup",), ()),
+    "column_stack": (ops.column_stack, ("tup",), ()),
+    "take": (ops.take, ("a", "indices"), ("axis",)),
+    "take_along_axis": (ops.take_along_axis, ("arr", "indices"), ("axis",)),
+    "tril": (ops.tril, ("m",), ("k",)),
+    "triu": (ops.triu, ("m",), ("k",)),
+    "diag": (ops.diag, ("v",), ("k",)),
+    "diagonal": (ops.diagonal, ("a",), ("offset", "axis1", "axis2")),
+    "trace": (ops.trace, ("a",), ("offset", "axis1", "axis2")),
+    "sort": (ops.sort, ("a",), ("axis",)),
+    "argsort": (ops.argsort, ("a",), ("axis",)),
+    "dot": (ops.dot, ("a", "b"), ()),
+    "vdot": (ops.vdot, ("a", "b"), ()),
+    "inner": (ops.inner, ("a", "b"), ()),
+    "outer": (ops.outer, ("a", "b"), ()),
+    "tensordot": (ops.tensordot, ("a", "b"), ("axes",)),
+    "kron": (ops.kron, ("a", "b"), ()),
+    "linalg.inv": (linalg.inv, ("a",), ()),
+    "linalg.det": (linalg.det, ("a",), ()),
+    "linalg.slogdet": (linalg.slogdet, ("a",), ()),
+    "linalg.solve": (linalg.solve, ("a", "b"), ()),
+    "linalg.cholesky": (linalg.cholesky, ("a",), ()),
+    "linalg.eigh": (linalg.eigh, ("a",), ("UPLO",)),
+    "linalg.eigvalsh": (linalg.eigvalsh, ("a",), ("UPLO",)),
+    "linalg.svd": (linalg.svd, ("a",), ("full_matrices", "compute_uv")),
+    "linalg.svdvals": (linalg.svdvals, ("x",), ()),
+    "linalg.qr": (linalg.qr, ("a",), ("mode",)),
+    "linalg.pinv": (linalg.pinv, ("a",), ()),
+    "linalg.matrix_power": (linalg.matrix_power, ("a", "n"), ()),
+    "linalg.multi_dot": (linalg.multi_dot, ("arrays",), ()),
     # elementwise, rounding, reductions and statistics (issue 24, the op surface)
     **{name: (getattr(ops, name), (), ()) for name in (
         "log1p", "expm1", "log2", "log10", "exp2", "logaddexp", "square", "reciprocal", "cbrt", "fabs", "hypot", "tan",
@@ -96,7 +150,7 @@ NUMPY: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     "average": (ops.average, ("a",), ("axis", "weights", "returned", "keepdims")),
     "nansum": (ops.nansum, ("a",), ("axis", "keepdims")),
     "nanmean": (ops.nanmean, ("a",), ("axis", "keepdims")),
-    "linalg.norm": (ops.norm, ("x",), ("ord", "axis", "keepdims")),
+    "linalg.norm": (linalg.norm, ("x",), ("ord", "axis", "keepdims")),  # ops.norm, and 2, −2, nuc from svd
     "linalg.vector_norm": (ops.vector_norm, ("x",), ("ord", "axis", "keepdims")),
     # no gradient by nature: integer and boolean answers, as NumPy gives them
     "argmax": (ops.argmax, ("a",), ("axis", "keepdims")),

@@ -357,6 +357,112 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return getitem(self, index)
 
+    # ----------------------------------------------------------------- shape, indexing, linear algebra (issue 24)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def ravel(self) -> Tensor:
+        return _ops.ravel(self)
+
+    def view(self, *shape: Any) -> Tensor:
+        return _ops.view(self, *shape)
+
+    def squeeze(self, axis: Any = None, **torch_names: Any) -> Tensor:
+        return _ops.squeeze(self, axis=axis, **torch_names)
+
+    def unsqueeze(self, axis: Any = None, **torch_names: Any) -> Tensor:
+        return _ops.unsqueeze(self, axis=axis, **torch_names)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return _ops.expand(self, *sizes)
+
+    def expand_as(self, other: Any) -> Tensor:
+        return _ops.broadcast_to(self, other.shape)
+
+    def permute(self, *axes: Any) -> Tensor:
+        return _ops.permute(self, *axes)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        return _ops.swapaxes(self, axis1, axis2)
+
+    def moveaxis(self, source: Any, destination: Any) -> Tensor:
+        return _ops.moveaxis(self, source, destination)
+
+    def repeat(self, repeats: Any, *sizes: Any, axis: Any = None, **torch_names: Any) -> Tensor:
+        """NumPy's `repeat` (each element `repeats` times along `axis`), not PyTorch's (which tiles:
+        use `tile`). Where the two would silently differ, a clear error asks which one is meant."""
+        if sizes or (isinstance(repeats, (tuple, list)) and axis is None and not torch_names):
+            raise TypeError(
+                "Tensor.repeat is NumPy's (each element repeated along axis=); PyTorch's x.repeat(*sizes) tiles "
+                "whole blocks: use x.tile(sizes), or x.repeat(n, axis=k) for NumPy's"
+            )
+        if axis is None and not torch_names and self.ndim == 1 and self.shape[0] > 1:
+            raise TypeError(
+                "x.repeat(n) on a 1-D tensor: NumPy repeats each element ([a, a, b, b]), PyTorch tiles ([a, b, a, b]); "
+                "say which: x.repeat(n, axis=0) (NumPy) or x.tile(n) (PyTorch)"
+            )
+        return _ops.repeat(self, repeats, axis=axis, **torch_names)
+
+    def repeat_interleave(self, repeats: Any, dim: Any = None) -> Tensor:
+        return _ops.repeat(self, repeats, axis=dim)
+
+    def tile(self, *reps: Any) -> Tensor:
+        return _ops.tile(self, reps[0] if len(reps) == 1 else reps)
+
+    def flip(self, axis: Any = None, **torch_names: Any) -> Tensor:
+        return _ops.flip(self, axis=axis, **torch_names)
+
+    def roll(self, shift: Any, axis: Any = None, **torch_names: Any) -> Tensor:
+        return _ops.roll(self, shift, axis=axis, **torch_names)
+
+    def take(self, indices: Any, axis: Any = None, **torch_names: Any) -> Tensor:
+        return _ops.take(self, indices, axis=axis, **torch_names)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        return _ops.gather(self, dim, index)
+
+    def tril(self, k: int = 0, **torch_names: Any) -> Tensor:
+        return _ops.tril(self, k, **torch_names)
+
+    def triu(self, k: int = 0, **torch_names: Any) -> Tensor:
+        return _ops.triu(self, k, **torch_names)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1, **torch_names: Any) -> Tensor:
+        return _ops.diagonal(self, offset, axis1, axis2, **torch_names)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return _ops.trace(self, offset, axis1, axis2)
+
+    def sort(self, axis: Any = -1, descending: bool = False, **torch_names: Any) -> Any:
+        """PyTorch's Tensor.sort: (values, indices) (NumPy's ndarray.sort sorts in place, which a
+        recorded Tensor cannot); `ad.sort(x)` gives the values alone, as np.sort."""
+        if torch_names:
+            axis = torch_names.pop("dim", axis)
+        return _ops.sort_with_indices(self, axis, descending, **torch_names)
+
+    def argsort(self, axis: Any = -1, descending: bool = False, **torch_names: Any) -> Any:
+        return _ops.argsort(self, axis=axis, descending=descending, **torch_names)
+
+    def dot(self, other: Any) -> Tensor:
+        return _ops.dot(self, other)
+
+    def outer(self, other: Any) -> Tensor:
+        return _ops.outer(self, other)
+
+    def kron(self, other: Any) -> Tensor:
+        return _ops.kron(self, other)
+
+    def matrix_power(self, n: int) -> Tensor:
+        from autodiff.linalg import matrix_power
+
+        return matrix_power(self, n)
+
+    def det(self) -> Tensor:
+        return _ops.det(self)
+
+    def inverse(self) -> Tensor:
+        return _ops.inv(self)
+
     # ----------------------------------------------------------------- neural
     def softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
         return softmax(self, axis=axis, **torch_names)

@@ -345,7 +345,7 @@ ROWS = [
 
 
 # shape, indexing and linear algebra (issue 24): their own file, appended here
-from tests.op_rows_shape import SHAPE_ROWS  # noqa: E402
+from tests.op_rows_shape import NOT_PER_ELEMENT, NUMPY_SPELLINGS, SHAPE_ROWS  # noqa: E402, F401 (for the tests)
 
 ROWS += SHAPE_ROWS
 

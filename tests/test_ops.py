@@ -76,8 +76,9 @@ def test_no_graph_when_nothing_requires_grad(row, data):
 
 
 def test_every_public_op_is_in_the_table():
+    # every registered op has a row; functions composed of ops (flatten, sort, …) have rows too
     engine_ops = {name for name, o in registry.items() if o.forward.__module__.startswith("autodiff.")}
-    assert engine_ops == {row.name for row in ROWS}
+    assert engine_ops <= {row.name for row in ROWS}
     for name in ad.ops.__all__:
         assert getattr(ad, name) is getattr(ad.ops, name)
 

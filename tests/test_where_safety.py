@@ -37,7 +37,7 @@ from nn.modules.conv import fold, unfold
 from nn.modules.gru_op import gru_sequence
 from nn.modules.linear import _linear
 from nn.modules.lstm_op import lstm_sequence
-from tests.op_table import MAX_SIDE, ROWS, Row, reals
+from tests.op_table import MAX_SIDE, NOT_PER_ELEMENT, ROWS, Row, reals
 
 THOROUGH = os.environ.get("HYPOTHESIS_PROFILE", "ci") == "thorough"
 N_PROGRAMS = 1000 if THOROUGH else 40
@@ -165,7 +165,7 @@ ALL_ROWS = ROWS + NN_ROWS
 
 def test_every_registered_op_is_checked():
     ours = {name for name, o in registry.items() if o.forward.__module__.split(".")[0] in ("autodiff", "nn")}
-    assert ours == {row.name for row in ALL_ROWS}
+    assert ours <= {row.name for row in ALL_ROWS}  # rows may also check functions composed of ops
 
 
 # ---------------------------------------------------------------------- the check
@@ -304,7 +304,11 @@ def op_case(row: Row, data) -> Case:
                 data.draw(st.integers(0, 2**16)))
 
 
-rows = pytest.mark.parametrize("row", ALL_ROWS, ids=[r.name for r in ALL_ROWS])
+# The matrix functions (inv, solve, eigh …) mix every entry of a matrix into every result: an ∞ inside
+# a matrix of which some results are selected reaches them all. Their rule is per matrix of a batch;
+# sort's routing depends on the values. tests/test_ops_shape.py checks both its own way.
+PER_ELEMENT = [r for r in ALL_ROWS if r.name not in NOT_PER_ELEMENT]
+rows = pytest.mark.parametrize("row", PER_ELEMENT, ids=[r.name for r in PER_ELEMENT])
 
 
 @rows

@@ -38,10 +38,60 @@ __all__ = [
 ]
 
 # shape, indexing and linear algebra (issue 24)
+from autodiff.ops.contractions import dot, inner, kron, outer, tensordot, vdot
 from autodiff.ops.einsum import einsum
+from autodiff.ops.indexing import (
+    argsort,
+    diag,
+    diagonal,
+    gather,
+    sort,
+    take,
+    take_along_axis,
+    trace,
+    tril,
+    triu,
+)
+from autodiff.ops.indexing import (
+    sort_with_indices as sort_with_indices,
+)
+from autodiff.ops.joining import array_split, cat, chunk, column_stack, dstack, hstack, split, vstack
+
+# for Tensor methods (x.det(), x.inverse()); the public names are in ad.linalg
+from autodiff.ops.linalg import cholesky as cholesky
+from autodiff.ops.linalg import det as det
+from autodiff.ops.linalg import inv as inv
+from autodiff.ops.linalg import pinv as pinv
+from autodiff.ops.movement import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    expand,
+    expand_dims,
+    flatten,
+    flip,
+    fliplr,
+    flipud,
+    moveaxis,
+    permute,
+    ravel,
+    repeat,
+    roll,
+    squeeze,
+    swapaxes,
+    tile,
+    unsqueeze,
+    view,
+)
 from autodiff.ops.padding import pad
 
-__all__ += ["einsum", "pad"]
+__all__ += [
+    "argsort", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "cat", "chunk", "column_stack", "diag",
+    "diagonal", "dot", "dstack", "einsum", "expand", "expand_dims", "flatten", "flip", "fliplr", "flipud", "gather",
+    "hstack", "inner", "kron", "moveaxis", "outer", "pad", "permute", "ravel", "repeat", "roll", "sort", "split",
+    "squeeze", "swapaxes", "take", "take_along_axis", "tensordot", "tile", "trace", "tril", "triu", "unsqueeze",
+    "vdot", "view", "vstack",
+]
 
 # PyTorch's names for the same ops (issue 24, the op surface)
 asin, acos, atan, atan2, asinh, acosh, atanh = arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh

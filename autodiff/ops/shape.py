@@ -110,8 +110,10 @@ def _index(index):
     for p in parts:
         if isinstance(p, Tensor):
             p = _tensor_index(p)
-        elif isinstance(p, list):
+        elif isinstance(p, (list, tuple)):  # a tuple inside the index is a sequence of indices, as a list
             p = np.asarray(p)
+            if p.size == 0:  # x[[]]: no indices (NumPy and PyTorch give shape (0, …)), not floats
+                p = p.astype(np.intp)
         if isinstance(p, np.ndarray):
             if p.dtype.kind in "iu":
                 repeats = True  # integer arrays may repeat an index: δ must be added, not assigned
