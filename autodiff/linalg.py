@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from autodiff.op import accepts_torch_names
 from autodiff.ops.arithmetic import matmul
 from autodiff.ops.linalg import cholesky, det, eigh_packed, inv, logabsdet, pinv, qr_packed, svd_packed, unpack
 from autodiff.ops.linalg import solve as _solve
@@ -190,6 +191,7 @@ def _chain_order(dims: list[int]) -> list[list[int]]:
     return split
 
 
+@accepts_torch_names
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
     """np.linalg.norm: vector norms, and matrix norms over two axes including 2, −2 and 'nuc' (from the
     singular values: their gradient is ±∞/NaN where the singular value taken repeats)."""

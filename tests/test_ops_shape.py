@@ -81,6 +81,7 @@ def test_dim_is_accepted_where_axis_is():
     np.testing.assert_array_equal(x.sort(dim=1).values.data, np.sort(x.data, 1))
     np.testing.assert_array_equal(ad.take_along_axis(x, np.zeros((1, 1, 1), int), dim=1).data, x.data[:, :1, :])
     assert [p.shape for p in ad.chunk(x, 2, dim=2)] == [(1, 2, 2), (1, 2, 1)]
+    np.testing.assert_allclose(ad.linalg.norm(x[0], 2, dim=(0, 1)).data, np.linalg.norm(x.data[0], 2))
 
 
 def test_tensor_repeat_is_numpys_and_says_so_where_pytorch_would_differ():
