@@ -21,6 +21,7 @@ import numpy as np
 import autodiff as ad
 from autodiff.op import op
 from nn.modules.fused import once, safe_dot, twin_grads
+from nn.modules.rnn_cells import gru_step
 
 
 def _sigmoid_(z: np.ndarray) -> None:
@@ -146,8 +147,6 @@ gru_sequence.zero_safe_vjp(*(_vjp(i, safe=True) for i in range(6)))
 # ---------------------------------------------------------------------- the same, composed (grad of grad)
 def gru_composed(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False):
     """The fused op's result computed with the engine's ops, step by step (for grad of grad and tests)."""
-    from nn.modules.rnn import gru_step
-
     T = x.shape[0]
     xg = x @ w_ih.T + b_ih
     h, out = h0, [None] * T
