@@ -87,8 +87,9 @@ __all__ += [
     "Softmin",
     "Softsign",
 ]
-# sequences and attention (issue 25): `rnn` (RNN, LSTM, GRU and cells; `lstm_op` the fused LSTM layer),
-# `sparse` (Embedding), `attention` (MultiheadAttention), `transformer` (TransformerEncoderLayer)
+# sequences and attention (issue 25): `rnn` (RNN, LSTM, GRU), `rnn_cells` (their steps and cells), `sparse`
+# (Embedding), `attention` (MultiheadAttention), `transformer` (TransformerEncoderLayer); the fused ops they run
+# on: `lstm_op`, `gru_op`, `attention_op` (and `fused`, what those share)
 from nn.modules.attention import MultiheadAttention  # noqa: E402
 from nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
 from nn.modules.sparse import Embedding  # noqa: E402
