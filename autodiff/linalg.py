@@ -112,15 +112,23 @@ def svdvals(a: Any) -> Tensor:
 
 
 def qr(a: Any, mode: str = "reduced") -> Any:
-    """Q (…, m, n) with orthonormal columns and upper-triangular R (…, n, n), a = Q R, for m ≥ n
-    (`mode="r"`: R alone). δ_a = (δ_Q + Q copyltu(M)) R⁻ᵀ with M = R δ_Rᵀ − δ_Qᵀ Q: needs a of full
-    column rank (R's diagonal non-zero)."""
+    """Q (…, m, k) with orthonormal columns and upper-triangular R (…, k, n), a = Q R, k = min(m, n)
+    (`mode="r"`: R alone). For m ≥ n, δ_a = (δ_Q + Q copyltu(M)) R⁻ᵀ with M = R δ_Rᵀ − δ_Qᵀ Q: needs
+    a of full column rank (R's diagonal non-zero). For m < n, a = [X | Y] is Q [R_X | Qᵀ Y] with
+    Q, R_X = qr(X) (what Householder QR computes), so δ flows through that composition."""
+    from autodiff.ops.joining import cat
+
     a = as_tensor(a)
     if mode not in ("reduced", "r"):
         raise ValueError(f"qr: mode {mode!r} is not supported: 'reduced' or 'r'")
-    z = qr_packed(a)
+    if a.ndim < 2:
+        raise ValueError(f"qr: needs matrices (…, m, n), got shape {a.shape}")
     m, n = a.shape[-2:]
-    q, r = unpack(z, (m, n), (n, n))
+    if m < n:
+        q, rx = qr(a[..., :m])
+        r = cat([rx, matmul(q.swapaxes(-1, -2), a[..., m:])], axis=-1)
+    else:
+        q, r = unpack(qr_packed(a), (m, n), (n, n))
     return r if mode == "r" else QRResult(q, r)
 
 
