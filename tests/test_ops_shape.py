@@ -270,6 +270,16 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(call, error, message):
     assert x.grad is None
 
 
+def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix():
+    # det is a polynomial: central differences are exact; PyTorch 2.x gives 0 here (we differ on purpose)
+    for a in (np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])):
+        x = ad.Tensor(a, requires_grad=True)
+        assert gradcheck(ad.linalg.det, x)
+    x = ad.Tensor(np.array([[1.0, 2.0], [2.0, 4.0]]), requires_grad=True)
+    (g,) = ad.grad(ad.linalg.det(x), x)
+    np.testing.assert_allclose(g.data, [[4.0, -2.0], [-2.0, 1.0]], atol=1e-12)
+
+
 def test_a_singular_matrix_raises_numpys_linalg_error():
     with pytest.raises(np.linalg.LinAlgError):
         ad.linalg.inv(ad.Tensor(np.ones((2, 2)), requires_grad=True))

@@ -11,7 +11,8 @@ of eigenvalues (λⱼ − λᵢ) or of squared singular values (σⱼ² − σ�
 columns of U or V in a non-square SVD, and of qr, by σ or by R's diagonal. Where they repeat or
 vanish, the gradient is ±∞ or NaN (no error), unless only the eigenvalues / singular values were
 used: then the vectors' term is left out and the gradient is exact (V diag(δλ) Vᵀ, U diag(δσ) Vᵀ).
-`det` of a singular matrix and `inv`/`solve` of one raise NumPy's LinAlgError.
+`inv`/`solve` of a singular matrix raise NumPy's LinAlgError; `det`'s gradient there is the cofactor
+matrix (from the SVD; PyTorch 2.x gives 0), to first order (grad of grad at a singular matrix raises).
 """
 
 from __future__ import annotations
@@ -57,7 +58,26 @@ def det(x):
     return z, (x, z)
 
 
-det.vjp(lambda g, x, out: (g * out)[..., None, None] * _mT(np.linalg.inv(x)))
+@det.vjp
+def _det(g, x, out):
+    if isinstance(x, np.ndarray):  # first order: the cofactors, exact also where A is (nearly) singular
+        return g[..., None, None] * _cofactors(x)
+    return (g * out)[..., None, None] * _mT(np.linalg.inv(x))
+
+
+def _cofactors(x):
+    """det(A) A⁻ᵀ without A⁻¹, so also at a singular A: from A = U diag(σ) Vᵀ, the cofactor matrix is
+    det(U) det(V) U diag(Π_{j≠i} σⱼ) Vᵀ. (PyTorch 2.x gives 0 at a singular matrix; the derivative
+    is this, as central differences of the polynomial det confirm.)"""
+    finite = np.isfinite(x).all(axis=(-2, -1), keepdims=True)
+    if not finite.all():  # LAPACK refuses ∞ and NaN: those matrices' cofactors are NaN
+        eye = np.eye(x.shape[-1], dtype=x.dtype)
+        return np.where(finite, _cofactors(np.where(finite, x, eye)), np.nan)
+    u, s, vh = np.linalg.svd(x)
+    n = s.shape[-1]
+    others = np.stack([np.prod(np.delete(s, i, axis=-1), axis=-1) for i in range(n)], axis=-1) if n else s
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    return sign[..., None, None] * (u * others[..., None, :]) @ vh
 
 
 @op(name="slogdet")
