@@ -102,8 +102,8 @@ def step(page: Any, times: int = 1) -> None:
     """Press step `times` times, each after the last one's epoch has shown."""
     for _ in range(times):
         before = epoch(page)
-        page.click("#step")
-        wait(page, f"parseInt(document.getElementById('epoch').textContent) === {before + 1}")
+        click_answered(page, "#step")  # its frame, graph and status have all come
+        assert epoch(page) == before + 1
 
 
 def record_frames(page: Any) -> None:

@@ -244,7 +244,7 @@ def test_drawing_the_first_points_says_what_is_missing_and_hides_the_old_output(
 
 
 def test_25_epochs_a_frame_trains_25_epochs_a_frame(page_at):
-    page = page_at("speed=25&hidden=4,2")
+    page = page_at("speed=25&hidden=4,2&batch-size=250")  # an epoch is one step: 25 fit any frame's budget
     record_frames(page)
     page.click("#play")
     wait(page, "window.__frames.length >= 4", timeout=60000)

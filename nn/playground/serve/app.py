@@ -99,8 +99,9 @@ class Scheduler:
         self.playing: set[Page] = set()
 
     def budget(self) -> float:
-        """Seconds one frame may train: FRAME_WORK alone, less when many pages share the worker."""
-        return max(MIN_WORK, min(FRAME_WORK, CYCLE / max(1, len(self.playing))))
+        """Seconds one frame may train: FRAME_WORK alone, a share of CYCLE when pages share the worker."""
+        n = len(self.playing)
+        return FRAME_WORK if n <= 1 else max(MIN_WORK, min(FRAME_WORK, CYCLE / n))
 
 
 class Page:

@@ -18,6 +18,7 @@ const state = {
   pending: null, // points being drawn, before the server takes them
   weightPending: false,
   editing: new Set(), // text controls typed into but not yet sent
+  featuresInFlight: 0, // feature sets sent and not yet answered: the boxes show the user's clicks till then
   sent: {}, // the last value sent for each control, to show a refused one in its control
 };
 const history = new History();
@@ -30,6 +31,7 @@ function send(message) {
 // restart: start from fresh weights and an empty history even if nothing changed (a preset's click)
 function set(values, partial = false, restart = false) {
   Object.assign(state.sent, values);
+  if ("features" in values) state.featuresInFlight += 1;
   send({ type: "set", settings: values, partial, restart });
 }
 
@@ -85,6 +87,7 @@ const handlers = {
 
   settings(m) {
     state.settings = m.settings;
+    if ((m.given || []).includes("features")) state.featuresInFlight = Math.max(0, state.featuresInFlight - 1);
     takeErrors(state, m);
     showSettings(state);
   },

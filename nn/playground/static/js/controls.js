@@ -37,7 +37,9 @@ export function showSettings(state) {
   const chosen = s.features.split(",");
   for (const box of featureBoxes()) {
     const name = box.closest(".feature").dataset.feature;
-    box.checked = chosen.includes(name); // what trains, also when a click was refused (the last feature unchecked)
+    // what trains, also when a click was refused (the last feature unchecked); but an answer to an
+    // earlier click must not undo a later one still on its way
+    if (!state.featuresInFlight) box.checked = chosen.includes(name);
     const usable = !regression || hello.one_input.includes(name);
     box.disabled = !usable;
     box.closest(".feature").classList.toggle("unavailable", !usable);
