@@ -249,9 +249,10 @@ def test_feature_checkboxes_choose_the_inputs(open_page):
     page.uncheck("#feature-x1")
     page.uncheck("#feature-x2")
     wait(page, "location.hash.includes('features=x1sq&')")
-    page.uncheck("#feature-x1sq")  # none left: refused
+    page.click("#feature-x1sq")  # none left: refused, and the box shows x1sq still feeds the network
     wait(page, "document.getElementById('error-features').textContent.includes('at least one')")
     assert "features=x1sq&" in page.evaluate("location.hash")
+    wait(page, "document.getElementById('feature-x1sq').checked")
 
 
 def test_every_training_control_reaches_the_server(open_page):

@@ -72,8 +72,14 @@ def get(url: str) -> tuple[str, str]:
 def cpu_seconds(pid: int) -> float:
     """CPU time of the server: its process and its worker processes (utime + stime, in ticks of 1/100 s)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
-    return (int(fields[11]) + int(fields[12])) / 100 + sum(cpu_seconds(c) for c in children)
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:  # a thread that has just ended
+            pass
+    own = (int(fields[11]) + int(fields[12])) / 100
+    return own + sum(cpu_seconds(c) for c in children if Path(f"/proc/{c}/stat").exists())
 
 
 def test_the_page_and_its_files_come_from_the_package(server):

@@ -41,16 +41,31 @@ ROUND_SECONDS = SECONDS / ROUNDS
 
 def workers(pid: int) -> int:
     """The server's worker processes (1 when it serves alone)."""
-    return max(1, sum(len((t / "children").read_text().split()) for t in Path(f"/proc/{pid}/task").iterdir()))
+    return max(1, len([c for c in children(pid) if b"nn.playground" in _read(f"/proc/{c}/cmdline")]))
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except (FileNotFoundError, ProcessLookupError):  # it has just ended
+        return b""
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started, from /proc (a thread or child that ends meanwhile is skipped)."""
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in _read(f"{task}/children").split()]
 
 
 def status(pid: int) -> dict[str, int]:
     """VmRSS (kB) and Threads of a process and its worker processes, from /proc."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     out = {"rss": int(fields.get("VmRSS", "0 kB").split()[0]), "threads": int(fields["Threads"])}  # a zombie has none
-    for child in (int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()):
-        for key, value in status(child).items():
-            out[key] += value
+    for child in children(pid):
+        try:
+            for key, value in status(child).items():
+                out[key] += value
+        except FileNotFoundError:  # it has just ended (Graphviz's dot, say)
+            pass
     return out
 
 
@@ -92,7 +107,7 @@ def test_twenty_pages_at_once_then_none():
             assert errors == [] and not any(t.is_alive() for t in threads), f"round {r + 1} of {ROUNDS}"
             time.sleep(1.0)  # the pages' loops end as their sockets close
             rounds.append(after := status(pid))
-            assert after["threads"] <= before["threads"] + 8 * workers(pid), f"round {r + 1}: threads {before} → {after}"  # the thread pools
+            assert after["threads"] <= before["threads"] + 8 * workers(pid), f"round {r + 1}: threads {before} → {after}"  # pools
         # kB: the first round warms allocators and caches (~15 MB here; a long run's second one ~5 MB more),
         # the second half of the rounds adds next to nothing
         growth = [b["rss"] - a["rss"] for a, b in zip([before, *rounds], rounds)]
