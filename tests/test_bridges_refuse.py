@@ -208,3 +208,14 @@ def test_onnx_refuses_what_it_cannot_write(tmp_path):
     with pytest.raises(TypeError, match="output_size"):
         nn.export_onnx(nn.Sequential(nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(2)), path)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("up", [nn.Upsample(scale_factor=2), nn.Upsample(size=(5, 7)),
+                                nn.Upsample(scale_factor=1.5, mode="bilinear"),
+                                nn.Upsample(size=(4, 9), mode="bilinear", align_corners=True)], ids=repr)
+def test_resizing_and_padding_export_to_onnx(up, tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 1, 1, rng=RNG), up, nn.ReflectionPad2d(1), nn.ConstantPad2d((1, 0, 0, 2), 0.5),
+                          nn.ReplicationPad2d(1))
+    x = RNG.normal(size=(2, 1, 3, 5))
+    out = _onnx_run(model, x.astype(np.float32), tmp_path, dtype=np.float32)
+    np.testing.assert_allclose(out, model(x).data, rtol=1e-5, atol=1e-6)
