@@ -219,3 +219,10 @@ def test_resizing_and_padding_export_to_onnx(up, tmp_path):
     x = RNG.normal(size=(2, 1, 3, 5))
     out = _onnx_run(model, x.astype(np.float32), tmp_path, dtype=np.float32)
     np.testing.assert_allclose(out, model(x).data, rtol=1e-5, atol=1e-6)
+
+
+def test_an_embedding_model_exports_with_integer_input(tmp_path):
+    model = nn.Sequential(nn.Embedding(10, 4, padding_idx=0, rng=RNG), nn.Flatten(), nn.Linear(12, 2, rng=RNG),
+                          nn.LogSoftmax(dim=1))
+    tokens = RNG.integers(0, 10, size=(5, 3))
+    np.testing.assert_allclose(_onnx_run(model, tokens, tmp_path), model(tokens).data, rtol=1e-13, atol=1e-14)
