@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=3.0, help="seconds of timing per workload and dtype")
     ap.add_argument("--tiny", action="store_true", help="tiny sizes (agreement only)")
     a = ap.parse_args(argv)
-    rows = run([k for k in a.only.split(",") if k in WORKLOADS], a.dtypes.split(","), a.budget, a.tiny)
+    rows = []
+    for key in [k for k in a.only.split(",") if k in WORKLOADS]:
+        for dtype in a.dtypes.split(","):
+            rows += run([key], [dtype], a.budget, a.tiny)
+            print(markdown(rows[-1:]).splitlines()[-1], flush=True)  # each row as it is measured
     print(markdown(rows))
     return 1 if any("error" in r for r in rows) else 0
 

@@ -361,10 +361,17 @@ def signature(a: Any) -> Any:
 def aliases(leaves: list) -> tuple | None:
     """Which arguments are one object (or share one array), as the first index holding each: a
     trace of `f(x, x)` reads both from one slot, so `f(a, b)` must not replay it. None when all differ."""
-    ids = {id(a) for a in leaves}
-    ids.update(id(a.data) for a in leaves if type(a) is Tensor)
-    if len(ids) == len(leaves) + sum(type(a) is Tensor for a in leaves):
-        return None  # all differ: the common case, in one pass
+    ids = set()
+    n = 0
+    for a in leaves:  # all differ: the common case, in one pass
+        ids.add(id(a))
+        if type(a) is Tensor:
+            ids.add(id(a.data))
+            n += 2
+        else:
+            n += 1
+    if len(ids) == n:
+        return None
     first: dict[int, int] = {}
     pattern: list[Any] = []
     seen = 0
