@@ -3,7 +3,7 @@
 S1: one LSTM layer over a sequence (batch 32, length 50, input 32, hidden 64), forward and
 backward of E = Σ out ⊙ G for a fixed random G, every parameter's and the input's gradient.
 S2: one self-attention block (`MultiheadAttention`: batch 32, length 50, embed 64, 4 heads, no
-weights returned), forward and backward the same way.
+weights returned), forward and backward the same way. S3: S1 with a GRU layer.
 
 The NumPy reference is the hand-written forward and backprop (through time for S1); ours is
 `nn.LSTM` / `nn.MultiheadAttention` as a user calls them; PyTorch's the same modules, eager. All
@@ -26,8 +26,8 @@ import numpy as np
 import autodiff as ad
 import nn
 
-SIZES = {"S1": dict(T=50, N=32, I=32, H=64), "S2": dict(T=50, N=32, E=64, heads=4)}
-TINY = {"S1": dict(T=4, N=3, I=2, H=5), "S2": dict(T=4, N=3, E=8, heads=2)}
+SIZES = {"S1": dict(T=50, N=32, I=32, H=64), "S2": dict(T=50, N=32, E=64, heads=4), "S3": dict(T=50, N=32, I=32, H=64)}
+TINY = {"S1": dict(T=4, N=3, I=2, H=5), "S2": dict(T=4, N=3, E=8, heads=2), "S3": dict(T=4, N=3, I=2, H=5)}
 
 
 # ---------------------------------------------------------------------- hand-written NumPy
@@ -70,6 +70,42 @@ def numpy_lstm(x, G, w_ih, w_hh, b_ih, b_hh) -> Callable[[], dict]:
         db = flat.sum(axis=0)
         return {"x": (flat @ w_ih).reshape(x.shape), "weight_ih_l0": flat.T @ x.reshape(T * N, -1),
                 "weight_hh_l0": flat.T @ np.stack(hs[:T]).reshape(T * N, H), "bias_ih_l0": db, "bias_hh_l0": db}
+
+    return step
+
+
+def numpy_gru(x, G, w_ih, w_hh, b_ih, b_hh) -> Callable[[], dict]:
+    """Forward and backprop through time of one GRU layer (torch's equations, gates r, z, n)."""
+    T, N, _ = x.shape
+    H = w_hh.shape[1]
+
+    def step() -> dict:
+        xg = x @ w_ih.T + b_ih
+        h = np.zeros((N, H))
+        hs, saved = [h], []
+        for t in range(T):
+            hg = h @ w_hh.T + b_hh
+            r = _sigmoid(xg[t, :, :H] + hg[:, :H])
+            z = _sigmoid(xg[t, :, H:2 * H] + hg[:, H:2 * H])
+            n = np.tanh(xg[t, :, 2 * H:] + r * hg[:, 2 * H:])
+            h = (1 - z) * n + z * h
+            hs.append(h)
+            saved.append((r, z, n, hg[:, 2 * H:]))
+        dxg, dhg = np.empty((T, N, 3 * H)), np.empty((T, N, 3 * H))
+        dh = np.zeros((N, H))
+        for t in range(T - 1, -1, -1):
+            r, z, n, hgn = saved[t]
+            dh = dh + G[t]
+            da_n = dh * (1 - z) * (1 - n * n)
+            dxg[t, :, :H] = dhg[t, :, :H] = da_n * hgn * r * (1 - r)
+            dxg[t, :, H:2 * H] = dhg[t, :, H:2 * H] = dh * (hs[t] - n) * z * (1 - z)
+            dxg[t, :, 2 * H:] = da_n
+            dhg[t, :, 2 * H:] = da_n * r
+            dh = dh * z + dhg[t] @ w_hh
+        fx, fh = dxg.reshape(T * N, 3 * H), dhg.reshape(T * N, 3 * H)
+        return {"x": (fx @ w_ih).reshape(x.shape), "weight_ih_l0": fx.T @ x.reshape(T * N, -1),
+                "weight_hh_l0": fh.T @ np.stack(hs[:T]).reshape(T * N, H), "bias_ih_l0": fx.sum(axis=0),
+                "bias_hh_l0": fh.sum(axis=0)}
 
     return step
 
@@ -140,17 +176,19 @@ def torch_step(module, x, G, call) -> Callable[[], dict]:
 
 def build(key: str, sizes: dict, with_torch: bool) -> dict[str, Callable[[], dict]]:
     rng = np.random.default_rng(0)
-    if key == "S1":
+    if key in ("S1", "S3"):
         T, N, n_in, H = sizes["T"], sizes["N"], sizes["I"], sizes["H"]
-        ours = nn.LSTM(n_in, H, rng=rng)
+        kind = "LSTM" if key == "S1" else "GRU"
+        ours = getattr(nn, kind)(n_in, H, rng=rng)
         x, G = rng.normal(size=(T, N, n_in)), rng.normal(size=(T, N, H))
         w = ours.state_dict()
-        impls = {"numpy": numpy_lstm(x, G, *(w[k] for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"))),
+        by_hand = numpy_lstm if key == "S1" else numpy_gru
+        impls = {"numpy": by_hand(x, G, *(w[k] for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"))),
                  "ours": module_step(ours, x, G, lambda m, x: m(x)[0])}
         if with_torch:
             import torch
 
-            theirs = torch.nn.LSTM(n_in, H, dtype=torch.float64)
+            theirs = getattr(torch.nn, kind)(n_in, H, dtype=torch.float64)
             theirs.load_state_dict({k: torch.tensor(v) for k, v in w.items()})
             impls["torch"] = torch_step(theirs, x, G, lambda m, x: m(x)[0])
         return impls
@@ -244,12 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     sizes = TINY if args.quick else SIZES
     titles = {"S1": "LSTM layer: batch {N}, length {T}, input {I}, hidden {H} (forward + backward)".format(**sizes["S1"]),
               "S2": "self-attention: batch {N}, length {T}, embed {E}, {heads} heads (forward + backward)".format(
-                  **sizes["S2"])}
+                  **sizes["S2"]),
+              "S3": "GRU layer: batch {N}, length {T}, input {I}, hidden {H} (forward + backward)".format(**sizes["S3"])}
     failed = False
     with one_thread():
         print("| | workload | ours / NumPy | PyTorch / NumPy | rounds |")
         print("|---|---|---|---|---|")
-        for key in ("S1", "S2"):
+        for key in ("S1", "S2", "S3"):
             impls = build(key, sizes[key], with_torch)
             bad = agree(impls)
             if bad:

@@ -402,7 +402,7 @@ def test_compiled_forward_and_backward_match_eager(kind):
     assert compiled.traces == 1
 
 
-@pytest.mark.parametrize("key", ["S1", "S2"])
+@pytest.mark.parametrize("key", ["S1", "S2", "S3"])
 def test_the_sequence_benchmark_implementations_agree(key):
     # benchmarks/sequences.py at tiny sizes: the hand-written NumPy LSTM and attention, ours and torch's
     # give the same gradients (what its timings compare); a wrong one would be named
