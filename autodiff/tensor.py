@@ -10,6 +10,7 @@ import numpy as np
 from autodiff.dtypes import source_array, to_array
 from autodiff.grad_mode import state as _grad_state
 from autodiff.grad_mode import state as _state
+from autodiff.size import Size
 
 
 def _read_as_number(how: str) -> None:
@@ -82,7 +83,8 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return self.data.size
+        """The number of elements, an attribute as in NumPy (calling it, PyTorch-style, says so)."""
+        return Size(self.data.size)
 
     @property
     def dtype(self) -> np.dtype:

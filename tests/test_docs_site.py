@@ -23,21 +23,39 @@ def test_every_page_is_in_the_nav():
 
 @pytest.mark.parametrize("page", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
 def test_every_figure_is_drawn_by_its_page(page):
-    """A figure shown on a page must be written by that page's own code (under docs/images/), or, for a
-    screenshot of the browser playground, by the browser test that takes it."""
+    """A figure shown on a page must be written by that page's own code (into images/, beside it), or, for a
+    screenshot of the browser playground, by a test marked docs_images that saves it with `docs_image(name)`:
+    `make docs-images` redraws them all."""
     text = page.read_text()
-    tests = "".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
     for target in IMAGE.findall(text):
         assert target.startswith("images/"), f"{page.name}: figure {target} is not under docs/images/"
         name = Path(target).name
-        assert name in text.replace(f"({target})", "") or f'"{name}"' in tests, f"{page.name}: no code draws {target}"
+        assert name in text.replace(f"({target})", "") or name in screenshots(), f"{page.name}: no code draws {target}"
+
+
+def screenshots() -> set[str]:
+    """The screenshots `make docs-images` takes (docs/hooks/images.py): docs_image("name") in a test, and
+    tests.playground_screens' window sizes."""
+    from .playground_screens import SIZES
+
+    tests = "".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    return set(re.findall(r'docs_image\("([^"]+)"\)', tests)) | {f"playground-{w}x{h}.png" for w, h in SIZES}
+
+
+def test_the_readme_shows_only_pictures_that_make_docs_images_draws():
+    text = (ROOT / "README.md").read_text()
+    pages = "".join(p.read_text() for p in DOCS.glob("*.md"))
+    for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text):
+        assert target.startswith("docs/images/"), target
+        name = Path(target).name
+        assert name in screenshots() or f'{name}"' in pages, f"README.md: nothing draws {target}"
 
 
 def test_mkdocs_build_strict(tmp_path):
     pytest.importorskip("mkdocs", reason="mkdocs is in the `docs` extra")
     if not all((DOCS / "images" / name).exists() for page in DOCS.glob("*.md") for name in
                (Path(t).name for t in IMAGE.findall(page.read_text()))):
-        pytest.skip("some figures are not drawn yet: tests/test_docs.py draws them")
+        pytest.skip("some figures are not drawn yet: `make docs-images` draws them")
     site = tmp_path / "site"
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site), "--config-file", str(ROOT / "mkdocs.yml")],

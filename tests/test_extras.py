@@ -15,8 +15,10 @@ def run_without(module: str, code: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(("module", "code", "extra"), [
-    ("hypothesis", "from autodiff.testing import strategies", "test"),
-    ("hypothesis", "import autodiff.testing as t; t.programs", "test"),
+    ("hypothesis", "from autodiff.testing import strategies", "testing"),
+    ("hypothesis", "import autodiff.testing.strategies", "testing"),
+    ("hypothesis", "import autodiff.testing as t; t.programs", "testing"),
+    ("hypothesis", "import autodiff.testing.programs", "testing"),
     ("scipy", "import autodiff as ad; from autodiff.optimize import minimize\n"
               "w = ad.Tensor([1.0], requires_grad=True); minimize(lambda: (w * w).sum(), [w])", "scipy"),
     ("torch", "import nn; nn.to_torch(nn.Linear(2, 2))", "torch"),
@@ -34,3 +36,14 @@ def test_a_missing_package_names_its_extra(module, code, extra):
 def test_the_core_and_nn_import_without_any_optional_package(module):
     out = run_without(module, "import autodiff, nn, nn.playground; from autodiff.testing import gradcheck; print('ok')")
     assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
+
+
+def test_every_extra_named_in_a_hint_exists_and_testing_brings_only_hypothesis():
+    import configparser
+    from pathlib import Path
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+    extras = {k: [r.strip() for r in v.splitlines() if r.strip()] for k, v in cfg["options.extras_require"].items()}
+    assert [r.split(">")[0] for r in extras["testing"]] == ["hypothesis"]
+    assert {"playground", "testing", "scipy", "torch", "onnx", "sklearn", "notebooks"} <= set(extras)

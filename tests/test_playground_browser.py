@@ -6,28 +6,40 @@ tests; in CI (CI=true) a missing browser fails them, so they cannot silently sto
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import nn
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Chromium is missing: `make test` installs it (apt-get install chromium)")
-    pytest.skip("Chromium is not installed (make test installs it)", allow_module_level=True)
+from .playground_server import running_server
 
-from .playground_server import running_server  # noqa: E402
+pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.xdist_group("playground-browser")  # one server and one Chromium for the file, in one process
 
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "images" / "playground-browser.png"
+# Counts the socket's messages by type, both ways, before the page's own handlers see them, so a test
+# can wait until the server has answered everything the page sent (see `settled`).
+COUNT_MESSAGES = """
+(() => {
+  const Native = window.WebSocket;
+  const count = (where, data) => {
+    try { const t = JSON.parse(data).type; where[t] = (where[t] || 0) + 1; } catch (e) { /* not ours to judge */ }
+  };
+  window.__socket = { sent: {}, received: {} };
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => count(window.__socket.received, e.data));
+    }
+    send(data) { count(window.__socket.sent, data); return super.send(data); }
+  };
+})();
+"""
+# The server answers every `set` with exactly one `settings` (and sends one more when a page connects),
+# in order; once they match, no reply still on its way can overwrite a control the test is about to use.
+SETTLED = "window.__socket.received.settings === 1 + (window.__socket.sent.set || 0)"
 
 
 @pytest.fixture(scope="module")
@@ -36,21 +48,14 @@ def server():
         yield s
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def open_page(server, browser):
-    """`open_page(fragment="")`: a fresh page at the playground, connected and drawn."""
+def open_page(server, chromium):
+    """`open_page(fragment="")`: a fresh page at the playground, connected, drawn, and every reply received."""
     contexts = []
 
     def opener(fragment: str = ""):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        context = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        context.add_init_script(COUNT_MESSAGES)
         contexts.append(context)
         page = context.new_page()
         errors: list[str] = []
@@ -59,6 +64,7 @@ def open_page(server, browser):
         page.goto(server.url + (f"#{fragment}" if fragment else ""))
         page.wait_for_selector("#graph svg", timeout=20000)
         page.wait_for_function("document.getElementById('connection').textContent === 'connected'")
+        settled(page)
         return page
 
     yield opener
@@ -66,6 +72,11 @@ def open_page(server, browser):
         for page in context.pages:
             assert page.errors == [], page.errors  # no JavaScript error on any page
         context.close()
+
+
+def settled(page) -> None:
+    """Wait until the server has answered every setting the page sent."""
+    page.wait_for_function(SETTLED, timeout=20000)
 
 
 def epoch(page) -> int:
@@ -101,7 +112,15 @@ def set_range(page, id_: str, value: str) -> None:
     )
 
 
-def test_play_trains_the_default_spiral_to_95_percent_within_a_minute(open_page):
+def round_trip(page) -> None:
+    """Wait until the server has answered a message sent now, so every message it sent before has arrived."""
+    graphs = js(page, "window.__socket.received.graph || 0")
+    page.click("#graph-refresh")
+    wait(page, f"(window.__socket.received.graph || 0) > {graphs}")
+
+
+@pytest.mark.docs_images
+def test_play_trains_the_default_spiral_to_95_percent_within_a_minute(open_page, docs_image):
     page = open_page()
     assert epoch(page) == 0 and page.input_value("#hidden") == "8,8"
     start = float(page.inner_text("#loss-train"))
@@ -111,7 +130,7 @@ def test_play_trains_the_default_spiral_to_95_percent_within_a_minute(open_page)
     wait(page, "parseFloat(document.getElementById('acc-test').textContent) >= 95", timeout=60000)
     page.click("#play")
     wait(page, "!document.getElementById('play').classList.contains('playing')")
-    page.wait_for_timeout(300)
+    round_trip(page)  # the last frame sent while playing has arrived
     for _ in range(100):  # SGD with momentum is spiky: step on to an epoch above the bar for the picture
         if float(page.inner_text("#acc-test").split()[0]) >= 95:
             break
@@ -119,11 +138,12 @@ def test_play_trains_the_default_spiral_to_95_percent_within_a_minute(open_page)
         page.click("#step")
         wait(page, f"parseInt(document.getElementById('epoch').textContent) > {before}")
     page.wait_for_selector("#graph svg")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)  # for docs/playground.md: the page as a student sees it
+    # for docs/playground.md and the README: the page as a student sees it (make docs-images keeps it)
+    page.screenshot(path=str(docs_image("playground-browser.png")), full_page=True)
     assert float(page.inner_text("#loss-train")) < 0.5 * start
     stopped = epoch(page)
-    page.wait_for_timeout(600)
+    round_trip(page)
+    round_trip(page)  # a playing server trains a frame between answering two messages sent one after the other
     assert epoch(page) == stopped  # paused means paused
     assert js(page, "window.playground.history.rows.length") > 10
 
@@ -242,15 +262,22 @@ def test_the_graph_panel_shows_the_backprop_graph_and_its_explanation(open_page)
 
 
 def test_feature_checkboxes_choose_the_inputs(open_page):
+    # Each click waits for the server's answer to the last one: a reply still on its way shows the
+    # features as the server had them then, which would undo a click made in between.
     page = open_page()
     page.check("#feature-x1sq")
     wait(page, "location.hash.includes('features=x1,x2,x1sq')")
     wait(page, "document.querySelectorAll('#links path.link').length === 3 * 8 + 8 * 8 + 8 * 2")
+    settled(page)
     page.uncheck("#feature-x1")
+    wait(page, "location.hash.includes('features=x2,x1sq&')")
+    settled(page)
     page.uncheck("#feature-x2")
     wait(page, "location.hash.includes('features=x1sq&')")
+    settled(page)
     page.click("#feature-x1sq")  # none left: refused, and the box shows x1sq still feeds the network
     wait(page, "document.getElementById('error-features').textContent.includes('at least one')")
+    settled(page)
     assert "features=x1sq&" in page.evaluate("location.hash")
     wait(page, "document.getElementById('feature-x1sq').checked")
 

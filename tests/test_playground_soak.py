@@ -105,8 +105,10 @@ def test_twenty_pages_at_once_then_none():
             for t in threads:
                 t.join(timeout=90 + ROUND_SECONDS)
             assert errors == [] and not any(t.is_alive() for t in threads), f"round {r + 1} of {ROUNDS}"
-            time.sleep(1.0)  # the pages' loops end as their sockets close
-            rounds.append(after := status(pid))
+            deadline = time.monotonic() + 30  # the pages' loops end as the server notices their sockets closed
+            while (after := status(pid))["threads"] > before["threads"] + 8 * workers(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            rounds.append(after)
             assert after["threads"] <= before["threads"] + 8 * workers(pid), f"round {r + 1}: threads {before} → {after}"  # pools
         # kB: the first round warms allocators and caches (~15 MB here; a long run's second one ~5 MB more),
         # the second half of the rounds adds next to nothing

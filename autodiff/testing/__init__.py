@@ -1,6 +1,6 @@
 """Testing helpers: `gradcheck` against finite differences, Hypothesis `strategies`, random `programs`.
 
-`strategies` and `programs` need Hypothesis (the `test` extra), so they are imported on first use.
+`strategies` and `programs` need Hypothesis (the `testing` extra), so they are imported on first use.
 """
 
 from __future__ import annotations
@@ -16,6 +16,6 @@ __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "programs", "strategi
 
 def __getattr__(name: str) -> Any:
     if name in ("strategies", "programs"):
-        require(["hypothesis"], "test", f"autodiff.testing.{name}")
+        require(["hypothesis"], "testing", f"autodiff.testing.{name}")
         return importlib.import_module(f"autodiff.testing.{name}")
     raise AttributeError(f"module 'autodiff.testing' has no attribute {name!r}")

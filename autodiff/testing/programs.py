@@ -30,12 +30,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import autodiff as ad
+from autodiff.extras import require
 from autodiff.grad_mode import no_grad
 from autodiff.tensor import Tensor
+
+require(["hypothesis"], "testing", "autodiff.testing.programs")  # a clear MissingExtra line, not a bare ModuleNotFoundError
+
+from hypothesis import strategies as st  # noqa: E402 (after the check)
+from hypothesis.extra import numpy as hnp  # noqa: E402
 
 #: Every intermediate value stays within ±BOUND ...
 BOUND = 20.0

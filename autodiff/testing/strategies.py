@@ -13,10 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
+from autodiff.extras import require
 from autodiff.tensor import Tensor
+
+require(["hypothesis"], "testing", "autodiff.testing.strategies")  # a clear MissingExtra line, not a bare ModuleNotFoundError
+
+from hypothesis import strategies as st  # noqa: E402 (after the check)
+from hypothesis.extra import numpy as hnp  # noqa: E402
 
 Shape = tuple[int, ...]
 

@@ -4,8 +4,11 @@
 printed output under it, as it comes out of the code on the day the site is built, never a copy
 that could go stale. The same page is also a Jupyter notebook, made from it on demand (one copy of
 each page, never two): `notebook` converts, `run_notebook` executes one with nbclient as the test
-suite does (tests/test_docs.py), and `python docs/hooks/examples.py DIR` (`make notebooks`) writes
-them all into DIR for Jupyter.
+suite does (tests/test_docs.py); docs/hooks/notebooks.py (`make notebooks`) writes them all.
+
+A page's code writes its figures into `images/` beside the page, a path relative to where the page
+runs: docs/ for the site and `make docs-images` (so docs/images/), a temporary directory in the
+tests, the notebook's own folder for a notebook.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ FENCE = re.compile(r"^```python\n(.*?)^```\n", re.S | re.M)
 # A page whose examples need an optional package says so: <!-- needs: torch, onnx -->
 NEEDS = re.compile(r"^<!-- needs: ([\w, ]+) -->$", re.M)
 ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -36,14 +40,17 @@ def missing_modules(text: str) -> list[str]:
     return [m for m in needed if importlib.util.find_spec(m) is None]
 
 
-def run_blocks(text: str, name: str) -> list[str]:
-    """Execute the blocks of `text` (a page called `name`) from the project's root; return what each printed."""
+def run_blocks(text: str, name: str, cwd: str | os.PathLike[str] = DOCS) -> list[str]:
+    """Execute the blocks of `text` (a page called `name`) in `cwd`; return what each printed.
+
+    `cwd` is docs/ by default, so a page's figures go to docs/images/; the tests pass a temporary directory.
+    """
     namespace: dict[str, Any] = {"__name__": f"docs:{Path(name).name}"}
     outputs = []
     here = os.getcwd()
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
-        os.chdir(ROOT)  # pages write their figures next to themselves, under docs/
+        os.chdir(cwd)
         for i, block in enumerate(python_blocks(text)):
             code = compile(block, f"{name} (python block {i + 1})", "exec")
             printed = io.StringIO()
@@ -91,23 +98,13 @@ def notebook(path: str | os.PathLike[str]) -> Any:
     return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": KERNEL})
 
 
-def run_notebook(nb: Any, timeout: float = 600) -> Any:
-    """Execute `nb` in a fresh kernel from the project's root (pages write figures under docs/); return it."""
+def run_notebook(nb: Any, cwd: str | os.PathLike[str], timeout: float = 600, env: dict[str, str] | None = None) -> Any:
+    """Execute `nb` in a fresh kernel running in `cwd` (its figures go to `cwd`/images/); return it, with its outputs.
+
+    `env` is the kernel's environment (default: this process's).
+    """
     import nbclient
 
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL["name"], resources={"metadata": {"path": str(ROOT)}}).execute()
+    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL["name"], resources={"metadata": {"path": str(cwd)}})
+    client.execute(**({"env": env} if env is not None else {}))
     return nb
-
-
-if __name__ == "__main__":  # python docs/hooks/examples.py DIR: every page as DIR/<page>.ipynb
-    import sys
-
-    import nbformat
-
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "notebooks")
-    out.mkdir(parents=True, exist_ok=True)
-    for page in sorted((ROOT / "docs").glob("*.md")):
-        if python_blocks(page.read_text()):
-            nbformat.write(notebook(page), out / f"{page.stem}.ipynb")
-            print(f"wrote {out / page.stem}.ipynb")
