@@ -11,6 +11,7 @@ which ends their training loops.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -50,6 +51,15 @@ def workers_default() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _few_arenas() -> None:
+    """Two malloc arenas per process (glibc): each page trains in a pool thread, and an arena per thread
+    holds on to freed memory, so a server's memory would creep up as classes come and go."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def _run(sock: socket.socket, host: str, pages: Any) -> None:
     """One worker: uvicorn serving the application on `sock` until interrupted."""
     import uvicorn  # the playground extra: run.main checks it is there before calling
@@ -79,6 +89,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True, 
     """Serve the playground page on `host:port` with `workers` processes (0: one per core) until interrupted."""
     from nn.playground.serve.app import PageCount
 
+    _few_arenas()
     workers = workers or workers_default()
     many = workers > 1
     try:
