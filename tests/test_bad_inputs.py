@@ -294,8 +294,9 @@ CASES = [
          r"target must hold integer class indices, got dtype bool"),
     Case("ce-target-shape", lambda w: F.cross_entropy(Tensor(LOGITS, requires_grad=True), np.zeros((4, 1), int)), ValueError,
          r"target must be class indices of shape \(4,\) for logits of shape \(4, 3\), got shape \(4, 1\)"),
-    Case("ce-one-hot-target", lambda w: F.cross_entropy(Tensor(LOGITS, requires_grad=True), np.eye(4, 3)), ValueError,
-         r"shape \(4,\) for logits of shape \(4, 3\), got shape \(4, 3\)"),
+    # (a (4, 3) target is class probabilities since cross_entropy takes soft labels, as PyTorch's)
+    Case("ce-one-hot-target", lambda w: F.cross_entropy(Tensor(LOGITS, requires_grad=True), np.eye(4, 2)), ValueError,
+         r"shape \(4,\) for logits of shape \(4, 3\), got shape \(4, 2\)"),
     Case("ce-logits-0d", lambda w: F.cross_entropy(Tensor(1.0, requires_grad=True), 0), ValueError,
          r"logits must have shape \(C,\), \(N, C\) or \(N, C, d1, \.\.\.\) with C ≥ 1, got \(\)"),
     Case("ce-nd-target-shape", lambda w: F.cross_entropy(Tensor(np.zeros((4, 3, 2))), [0, 1, 2, 1]), ValueError,
