@@ -7,6 +7,7 @@ behaviour, waiting on what the pages receive, never on time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 
@@ -23,7 +24,8 @@ PAGES = 40
 
 class Page:
     def __init__(self, url: str) -> None:
-        self.ws = connect(url, max_size=2**24)
+        self.stack = contextlib.ExitStack()
+        self.ws = self.stack.enter_context(connect(url, max_size=2**24))
         hello = json.loads(self.ws.recv(timeout=60))
         assert hello["type"] == "hello"
         self.worker = hello["worker"]
@@ -73,6 +75,6 @@ def test_forty_pages_play_in_fair_turns_on_two_workers():
         # turns are fair: when the slowest page has its 5th frame, the quickest has not had many times more
         assert max(counts) <= 6 * 5, counts
         for p in pages:
-            p.ws.close()
+            p.stack.close()
         again = Page(server.socket_url)  # the server is still there for the next class
-        again.ws.close()
+        again.stack.close()
