@@ -36,7 +36,7 @@ notebooks: install-notebooks dot
 # JupyterLab on those notebooks (made first if there are none yet).
 lab: install-notebooks
 	@[ -d notebooks ] || $(MAKE) --no-print-directory notebooks
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install dot chromium
 	$(VENV)/bin/ruff check .
