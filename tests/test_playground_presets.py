@@ -55,6 +55,13 @@ def test_preset_4s_sentence_matches_what_its_seed_does():
     assert "seed 4" in preset(4)["text"] and run(preset(4)["settings"], 4, 300).history[-1][3] == 1.0
 
 
+def test_preset_9s_weight_decay_generalises_better_than_preset_2():
+    overfit, decayed = run(preset(2)["settings"], 0, 300), run(preset(9)["settings"], 0, 300)
+    (_, train2, test2, *_), (_, train9, test9, *_) = overfit.history[-1], decayed.history[-1]
+    assert test9 < 0.75 * test2  # "its test loss is about half of question 2's"
+    assert test9 - train9 < 0.6 * (test2 - train2)  # "and much closer to its training loss"
+
+
 def test_a_restart_starts_from_fresh_weights_with_an_empty_history():
     s = Session()
     s.restart(preset(2)["settings"])

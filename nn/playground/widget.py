@@ -31,7 +31,8 @@ SCOPE = ".autodiff-playground"
 def page_html() -> str:
     """The page's body, without its script: the widget's markup, with the page's ids."""
     html = (STATIC / "index.html").read_text(encoding="utf-8")
-    return html[html.index("<body>") + len("<body>"): html.index("</body>")]
+    body = html[html.index("<body>") + len("<body>"): html.index("</body>")]
+    return body.replace("it trains on the server", "it trains in this notebook's kernel")
 
 
 def scoped_css() -> str:

@@ -62,9 +62,11 @@ _PRESETS: list[tuple[str, dict[str, str], str]] = [
     (
         "9. Generalisation",
         {"dataset": "xor", "noise": "50", "train-ratio": "10", "hidden": "16,16,16", "regularization": "L2",
-         "reg-rate": "0.01"},
-        "The test loss estimates how well the network does on new data. The overfitting set-up of question 2 "
-        "with L2 weight decay keeps train and test loss close: a smoother boundary generalises better.",
+         "reg-rate": "0.003"},
+        "The test loss estimates how well the network does on new data. This is question 2's overfitting set-up "
+        "with L2 weight decay: after a few hundred epochs its test loss is about half of question 2's and much "
+        "closer to its training loss: a smoother boundary generalises better. (Try λ = 0.01: too much, and it "
+        "can stop learning at all.)",
     ),
 ]
 
