@@ -348,3 +348,27 @@ def test_float32_stays_float32_through_the_composed_ops():
 
 def test_every_op_of_this_family_has_a_row():
     assert {r.name for r in MATH_ROWS} <= set(BY_NAME)
+
+
+THIRD = {  # f''' from a table of derivatives
+    "log1p": lambda x: 2 / (1 + x) ** 3,
+    "expm1": np.exp,
+    "exp2": lambda x: np.log(2) ** 3 * 2**x,
+    "log2": lambda x: 2 / (x**3 * np.log(2)),
+    "tan": lambda x: 2 * (1 + np.tan(x) ** 2) * (1 + 3 * np.tan(x) ** 2),
+    "arctan": lambda x: (6 * x**2 - 2) / (1 + x**2) ** 3,
+    "sinh": np.cosh,
+    "cosh": np.sinh,
+    "square": lambda x: 0 * x,
+    "reciprocal": lambda x: -6 / x**4,
+}
+
+
+@pytest.mark.parametrize("name", sorted(THIRD))
+def test_third_derivatives_match_the_table(name):
+    x = np.array([0.3, 0.7, 1.2])
+    t = ad.Tensor(x, requires_grad=True)
+    d = getattr(ad, name)(t)
+    for _ in range(3):
+        (d,) = ad.grad(d.sum(), t, create_graph=True) if d.requires_grad else (ad.Tensor(np.zeros_like(x)),)
+    np.testing.assert_allclose(d.data, THIRD[name](x), rtol=1e-10, atol=1e-12)
