@@ -4,9 +4,10 @@ Issue 26's table: W1–W3 as `opt.compile_step(loss)` (forward, loss, backward a
 replayed into buffers planned at trace time) against `impl_numpy.mlp_tight` (every array
 preallocated, activation and update in place), and W4 (forward and backward of the chain under
 `ad.compile`) against the NumPy chain. One interleaved run per workload and dtype, one BLAS
-thread, the median of per-round ratios; with it the lecture's allocating NumPy step, the compiled
-loss with the eager optimizer, and nn eagerly, for context. Bytes: tracemalloc's peak within one
-step after the first few (NumPy's allocations included), and what stays allocated after it.
+thread, the median of per-round ratios (best over best in brackets: on a loaded machine the
+steadier figure); with it the lecture's allocating NumPy step, the compiled loss with the eager
+optimizer, and nn eagerly, for context. Bytes: tracemalloc's peak within one step after the
+first few (NumPy's allocations included).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def run(keys: list[str], dtypes: list[str], budget: float, tiny: bool = False) -
             runners = {i: build(i, key, dtype, tiny) for i in impls}
             timings = interleaved({i: r.step for i, r in runners.items()}, min_rounds=30, warmup=5, budget=budget)
             ratios = {i: statistics.median(a / b for a, b in zip(timings[i].times, timings[ref].times)) for i in impls}
+            best = {i: min(timings[i].times) / min(timings[ref].times) for i in impls}
             memory = {i: bytes_per_step(build(i, key, dtype, tiny).step) for i in impls}
-            rows.append({"key": key, "dtype": dtype, "ref": ref, "ratios": ratios, "memory": memory,
+            rows.append({"key": key, "dtype": dtype, "ref": ref, "ratios": ratios, "best": best, "memory": memory,
                          "ref_time": timings[ref].median, "rounds": len(timings[ref].times)})
     return rows
 
@@ -73,7 +75,7 @@ def markdown(rows: list[dict]) -> str:
         cells = []
         for i in IMPLS[1:]:
             x = r["ratios"].get(i)
-            cells.append("—" if x is None else f"{x:.2f}×")
+            cells.append("—" if x is None else f"{x:.2f}× ({r['best'][i]:.2f}×)")
         key = r["key"]
         step = "step" if "step" in r["memory"] else "compiled"
         mem = f"{r['memory'][r['ref']][0]:,} · {r['memory'][step][0]:,}"
