@@ -176,19 +176,20 @@ def keep_zeros_graph(node_op: Any, i: int, g: Any, z: Any, xs: tuple, saved: tup
     if finite.all():
         return gp
     gd = g.data
+    rule = None if node_op.elementwise else _rule(node_op, i)
+    if isinstance(rule, Bilinear):
+        # Before the all-zero shortcut: a δ that is zero by accident (not selected away) must keep
+        # its derivative, which the contraction with the cleaned factor records; a constant 0 would not.
+        safe = rule.graph(node_op.vjps[i], node_op.graph_vjps[i], g, z, xs, saved)
+        return gp if safe is None else safe
     if not gd.any():
         unused: Any = True
     elif node_op.elementwise:
         unused = gd == 0
+    elif isinstance(rule, Masked):
+        unused = rule.unused(gd, *saved)
     else:
-        rule = _rule(node_op, i)
-        if isinstance(rule, Masked):
-            unused = rule.unused(gd, *saved)
-        elif isinstance(rule, Bilinear):
-            safe = rule.graph(node_op.vjps[i], node_op.graph_vjps[i], g, z, xs, saved)
-            return gp if safe is None else safe
-        else:
-            return gp  # a first-order zero-safe VJP cannot be recorded: the NaN shows
+        return gp  # a first-order zero-safe VJP cannot be recorded: the NaN shows
     from autodiff.ops.shape import where
 
     replace = unused & ~finite  # only what came out ∞ or NaN: an accidental zero δ keeps its derivative

@@ -425,6 +425,29 @@ def test_a_delta_that_is_zero_by_accident_keeps_its_second_derivative():
     np.testing.assert_array_equal(h.data, [2.0, 0.0])
 
 
+def test_a_contraction_whose_every_delta_is_zero_by_accident_keeps_its_second_derivative():
+    # out = softmax((q / u) @ kᵀ) @ v with v = 0: every δ reaching the scores' matmul is 0, by accident
+    # (v is 0), not because the where dropped it; row 0 holds NaN (q/u with u = 0) and is not selected.
+    # The recorded δ_k must still depend on v, so ∂(Σ δ_k ⊙ W)/∂v is that of the harmless program.
+    rng = np.random.default_rng(0)
+    G, W = rng.uniform(0.5, 1.5, (2, 1)), rng.uniform(-1, 1, (2, 2))
+
+    def second(u):
+        q = ad.Tensor([[0.0, 0.0], [1.0, 0.0]], requires_grad=True)
+        k, v = ad.Tensor(np.zeros((2, 2)), requires_grad=True), ad.Tensor(np.zeros((2, 1)), requires_grad=True)
+        with _quiet():
+            out = ad.softmax((q / u) @ k.T, axis=-1) @ v
+            (dk,) = ad.grad((ad.where([[False], [True]], out, 0.0) * G).sum(), [k], create_graph=True)
+            (h,) = ad.grad((dk * W).sum(), [v])
+        return h.data
+
+    poisoned = np.ones((2, 2))
+    poisoned[0, 0] = 0.0
+    expected = second(np.ones((2, 2)))
+    assert np.abs(expected).min() > 0.1
+    np.testing.assert_allclose(second(poisoned), expected, rtol=1e-12)
+
+
 def test_a_loss_that_is_not_selected_passes_nothing_back():
     y = ad.Tensor([[np.inf, 1.0], [0.5, 2.0]], requires_grad=True)
     for loss in (F.mse_loss, lambda y, t: F.cross_entropy(y, [0, 1])):
