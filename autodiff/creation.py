@@ -17,6 +17,7 @@ import numpy as np
 from autodiff.dtypes import DEFAULT_DTYPE, float_dtype
 from autodiff.random import default_rng
 from autodiff.tensor import Tensor, _const
+from autodiff.tracing import not_traceable
 
 __all__ = [
     "arange", "empty", "eye", "full", "full_like", "linspace", "ones", "ones_like", "rand", "randint", "randn",
@@ -160,7 +161,11 @@ def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = None, requires_gr
     return _leaf(np.eye(n, m, operator.index(k), dtype=_dtype(dtype)), requires_grad)
 
 
+_FRESH = "it draws random values inside the function (ad.rand, randn, randint): a replay would repeat the first draw"
+
+
 def _random(draw: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    not_traceable(_FRESH)
     # The generator draws float32 and float64 natively; other floats are drawn in float64.
     if dtype in (np.float32, np.float64):
         return draw(shape, dtype=dtype)
@@ -196,6 +201,7 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
             raise TypeError(f"randint: {what} must be an integer, got {v!r}")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    not_traceable(_FRESH)
     rng = rng or default_rng()
     data = rng.integers(low, high, _shape("randint", (size,) if not isinstance(size, (tuple, list)) else (tuple(size),)))
     return _leaf(data.astype(_dtype(dtype)), requires_grad, integers=True)

@@ -71,6 +71,8 @@ class Tensor:
         self._parents = ()
         self._saved = ()
         self._hooks = None
+        if _state.tracer is not None:  # made inside a function being compiled: a replay could not remake it
+            _state.tracer.made(self)
 
     # ----------------------------------------------------------------- attributes
     @property

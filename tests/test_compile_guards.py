@@ -325,3 +325,35 @@ def test_layering_nothing_below_the_compiler_imports_it():
     for name in ["backward.py", "op.py", "tensor.py", "numpy_api.py", "grad_mode.py", "tracing.py"]:
         text = (root / name).read_text()
         assert "autodiff.compiler" not in text and "from autodiff import compiler" not in text, name
+
+
+# Tensors built inside the compiled function ------------------------------------------------------
+def test_a_tensor_built_from_an_argument_inside_is_not_baked_in():
+    # q is read as given by `x - q` too, so the trace does not fall back for an unread argument;
+    # ad.Tensor(q) copies q, and baked into the trace it kept the first call's values.
+    fn = lambda x, t, q: x[np.arange(4), t].sum() + (x - q).mean() + (x * ad.Tensor(q)).sum()  # noqa: E731
+    f = ad.compile(fn)
+    rng = np.random.default_rng(0)
+    with pytest.warns(RuntimeWarning, match="builds a Tensor"):
+        for _ in range(3):
+            x = ad.Tensor(rng.normal(size=(4, 3)), requires_grad=True)
+            q, t = rng.normal(size=(4, 3)), rng.integers(0, 3, 4)
+            _same(f, fn, x, t, q)
+
+
+def test_a_random_tensor_drawn_inside_is_fresh_on_every_call():
+    f = ad.compile(lambda x: (x * ad.randn(3)).sum())
+    with pytest.warns(RuntimeWarning, match="draws random values"):
+        values = {f(ad.Tensor(np.ones(3))).item() for _ in range(3)}
+    assert len(values) == 3
+
+
+def test_a_recurrent_layer_with_its_zero_state_still_replays():
+    rnn = nn.LSTM(3, 4, rng=np.random.default_rng(0))
+    f = ad.compile(lambda x: rnn(x)[0].sum())
+    x = _x(shape=(5, 2, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        _same(f, lambda x: rnn(x)[0].sum(), x)
+        _same(f, lambda x: rnn(x)[0].sum(), _x(1, shape=(5, 2, 3)))
+    assert f.traces == 1

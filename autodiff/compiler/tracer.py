@@ -53,6 +53,7 @@ class Tracer:
         for i, a in enumerate(args):
             self.array_args.setdefault(id(a.data if isinstance(a, Tensor) else a), i)
         self.arg_is_tensor = [isinstance(a, Tensor) for a in args]
+        self.made_here: set[int] = set()  # Tensors the function built from data while traced
         self.used: set[int] = set()  # the arguments the tape reads
         for i, a in enumerate(args):
             if isinstance(a, Tensor) and id(a) not in self.slot_of:
@@ -77,6 +78,11 @@ class Tracer:
                     slot = self._new("arg", self._use(parent.data), parent.data, False)
                 elif id(parent.data) in self.op_arrays:  # an op result detached: computed per call too
                     slot = self._detached(parent.data)
+                elif id(parent) in self.made_here:
+                    # Its data may come from anything (an argument's array copied, a random draw):
+                    # baked into the trace, every replay would reuse the first call's values.
+                    raise Untraceable("it builds a Tensor from data inside the function (ad.Tensor(...), a random "
+                                      "draw); build it outside and pass it in as an argument")
                 else:
                     slot = self._new("leaf", parent, parent.data, parent.requires_grad)
                 self.slot_of[id(parent)] = slot
@@ -87,6 +93,11 @@ class Tracer:
         if id(array) in self.op_arrays:  # `h.data` of an op result h, handed on as a constant
             return self._detached(array)
         return self._new("const", array, array, False)
+
+    def made(self, t: Tensor) -> None:
+        """`Tensor(...)` was called while tracing: remember it (alive, so its id stays unique)."""
+        self.made_here.add(id(t))
+        self.keep.append(t)
 
     def _detached(self, array: np.ndarray) -> int:
         """A slot for an op result's values with no gradient: baking them in would replay stale values."""

@@ -19,7 +19,7 @@ from autodiff.compiler import not_traceable
 from nn.modules.gru_op import gru_sequence
 from nn.modules.lstm_op import lstm_sequence
 from nn.modules.module import Module
-from nn.modules.rnn_cells import GRUCell, LSTMCell, RNNCell, _affine, _as_tensor, _positive_int, rnn_step
+from nn.modules.rnn_cells import GRUCell, LSTMCell, RNNCell, _affine, _as_tensor, _positive_int, rnn_step, zero_state
 from nn.parameter import Parameter
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell"]  # the cells live in rnn_cells
@@ -93,7 +93,7 @@ class RNNBase(Module):
         layers = self.num_layers * self.num_directions
         expected = (layers, n, self.hidden_size) if batched else (layers, self.hidden_size)
         if h is None:  # zeros, named so that a drawn graph says what they are
-            return Tensor(np.zeros(expected, dtype=dtype), name=what)
+            return zero_state(expected, dtype, what)
         h = _as_tensor(h, dtype)
         if h.shape != expected:
             raise ValueError(f"{type(self).__name__}: expected {what} of shape {expected}, got {h.shape}")

@@ -13,6 +13,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.tensor import _const
 from nn.modules.lstm_op import lstm_step
 from nn.modules.module import Module
 from nn.parameter import Parameter
@@ -29,6 +30,13 @@ def _as_tensor(x: Any, dtype: Any = None) -> Tensor:
 
 
 # ---------------------------------------------------------------------- one step of each kind
+def zero_state(shape: tuple, dtype: Any, name: str | None = None) -> Tensor:
+    """An initial state of zeros: a constant of the input's shape, which a compiled replay may keep."""
+    h = _const(np.zeros(shape, dtype=dtype))
+    h.name = name
+    return h
+
+
 def rnn_step(xg: Any, h: Any, w_hh: Any, b_hh: Any, nonlinearity: str) -> Tensor:
     """h' = act(W_ih x + b_ih + W_hh h + b_hh), given xg = W_ih x + b_ih."""
     a = xg + _affine(h, w_hh, b_hh)
@@ -77,7 +85,7 @@ class RNNCellBase(Module):
                              f"got {x.shape}")
         batched = x.ndim == 2
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
-        h = Tensor(np.zeros(expected, dtype=x.dtype)) if hx is None else _as_tensor(hx, x.dtype)
+        h = zero_state(expected, x.dtype) if hx is None else _as_tensor(hx, x.dtype)
         if h.shape != expected:
             raise ValueError(f"{name}: expected a hidden state of shape {expected}, got {h.shape}")
         return x, h, batched
