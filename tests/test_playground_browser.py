@@ -215,12 +215,17 @@ def test_changing_the_data_set_and_the_hidden_layers_changes_the_views(open_page
     page.click("#add-layer")
     wait(page, "document.querySelectorAll('#layers .node').length === 8")
     assert page.input_value("#hidden") == "3,3"
+    # each click waits for the network view to show the last one's layers (a click on the old view's
+    # buttons would act on the old sizes)
     page.locator(".add-unit").nth(1).click()
     wait(page, "document.getElementById('hidden').value === '3,4'")
+    wait(page, "document.querySelectorAll('#layers .node').length === 3 + 4 + 2")
     page.locator(".remove-unit").nth(0).click()
     wait(page, "document.getElementById('hidden').value === '2,4'")
+    wait(page, "document.querySelectorAll('#layers .node').length === 2 + 4 + 2")
     page.click("#remove-layer")
     wait(page, "document.getElementById('hidden').value === '2'")
+    wait(page, "document.querySelectorAll('#layers .node').length === 2 + 2")
     page.click("#remove-layer")
     wait(page, "document.getElementById('hidden').value === ''")
     wait(page, "document.querySelectorAll('#layers .node').length === 2")  # the frame follows the settings
