@@ -107,12 +107,14 @@ def step(page: Any, times: int = 1) -> None:
 
 
 def record_frames(page: Any) -> None:
-    """From now on, window.__frames lists each frame message's number of epochs (its rows)."""
+    """From now on, window.__frames lists each frame message's number of epochs (its rows), and
+    window.__outOfTime whether the server cut that frame short because its time ran out."""
     page.evaluate("""() => {
       window.__frames = [];
+      window.__outOfTime = [];
       window.playground.state.socket.addEventListener('message', (e) => {
         const m = JSON.parse(e.data);
-        if (m.type === 'frame') window.__frames.push(m.rows.length);
+        if (m.type === 'frame') { window.__frames.push(m.rows.length); window.__outOfTime.push(!!m.out_of_time); }
       });
     }""")
 

@@ -250,8 +250,10 @@ def test_25_epochs_a_frame_trains_25_epochs_a_frame(page_at):
     wait(page, "window.__frames.length >= 4", timeout=60000)
     page.click("#play")
     wait(page, "!window.playground.state.playing")
-    frames = js(page, "window.__frames.slice(0, 4)")
-    assert frames[:3] == [25, 25, 25], frames  # it gave ~5 before
+    frames, out_of_time = js(page, "window.__frames.slice(0, 3)"), js(page, "window.__outOfTime.slice(0, 3)")
+    # it gave ~5 before; on a machine loaded past the frame's time budget a frame may stop early, and says so
+    assert all(n == 25 or cut for n, cut in zip(frames, out_of_time)), (frames, out_of_time)
+    assert all(n <= 25 for n in frames), frames
 
 
 def test_a_stuck_deep_network_gets_a_hint_why(page_at):

@@ -197,6 +197,8 @@ class Page:
             s.stop_requested = False
             rows = await self.work(s.advance, s.settings.speed, self.scheduler.budget(), True)
             frame = await self.work(views.frame, s, rows)
+            # fewer epochs than asked only because the frame's time ran out (a loaded machine, a big network)
+            frame["out_of_time"] = len(rows) < s.settings.speed and not (s.diverged or s.stop_requested)
             # the graph now and then, in the page's own turn: GRAPH_EVERY seconds for each page playing here
             # (Graphviz's ~0.1 s for each of 20 pages every 2 s would be a core's worth); never past a message
             due = time.monotonic() - self.last_graph > GRAPH_EVERY * len(self.scheduler.playing)
