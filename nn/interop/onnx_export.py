@@ -3,8 +3,10 @@
 The graph takes `input` and gives `output`; weights are initializers in the dtype asked for
 (float32 or float64; by default the model's own). The input's shape follows from the first layer
 (Linear: (batch, in_features); Conv1d: (batch, C, length); Conv2d: (batch, C, height, width);
-Embedding: integer (batch, sequence)) or is given as `input_shape` (None or a name for a free axis).
-Layers are written as in eval mode (Dropout the identity, BatchNorm its running statistics).
+Embedding: integer (batch, sequence); RNN, LSTM, GRU: (sequence, batch, input_size), batch first with
+batch_first) or is given as `input_shape` (None or a name for a free axis). Layers are written as in
+eval mode (Dropout the identity, BatchNorm its running statistics). A recurrent layer is exported
+alone (`nn.interop.onnx_rnn`): `output` is its sequence output, the first of the (output, h_n) it returns.
 """
 
 from __future__ import annotations
@@ -25,10 +27,17 @@ IR_VERSION = 8  # what onnxruntime of the last years reads
 
 def _input_shape(first: Module, input_shape: Any) -> list[Any] | None:
     import nn
+    from nn.interop.onnx_rnn import RECURRENT
+    from nn.interop.onnx_rnn import input_shape as recurrent_shape
 
+    kind = kind_of(first, "export_onnx")
+    if kind in RECURRENT and input_shape is not None and len(input_shape) != 3:
+        raise ValueError(f"export_onnx: {kind.__name__}'s graph takes a batched (3-D) input, got input_shape "
+                         f"{tuple(input_shape)}")
     if input_shape is not None:
         return [f"axis{i}" if n is None else n for i, n in enumerate(input_shape)]
-    kind = kind_of(first, "export_onnx")
+    if kind in RECURRENT:
+        return recurrent_shape(first)
     if kind is nn.Linear:
         return ["batch", first.in_features]
     if kind in (nn.Conv1d, nn.ConvTranspose1d):
@@ -41,19 +50,26 @@ def _input_shape(first: Module, input_shape: Any) -> list[Any] | None:
 
 
 def export_onnx(module: Module, path: Any, dtype: Any = None, input_shape: Any = None) -> None:
-    """Write `module` (Sequential, MLP and the layer kinds of `nn.interop.onnx_layers`) as an ONNX model to `path`.
+    """Write `module` (Sequential, MLP, the kinds of `nn.interop.onnx_layers`, or RNN/LSTM/GRU alone) as ONNX to `path`.
 
     Anything the graph cannot express faithfully (a custom module, a Sequential subclass with its
-    own forward, a recurrent or attention layer) is refused with a TypeError naming it, before
+    own forward, an attention layer, a recurrent layer inside a container) is refused with a TypeError naming it, before
     anything is written.
     """
     from nn.interop.onnx_layers import LAYERS, Graph
+    from nn.interop.onnx_rnn import RECURRENT
 
+    writers = {**LAYERS, **RECURRENT}
     layers = list(walk(module, "export_onnx"))
     kinds = [kind_of(m, "export_onnx") for m in layers]
     for m, kind in zip(layers, kinds):
-        if kind not in LAYERS:
-            raise unsupported(m, "export_onnx", "is not supported by export_onnx", LAYERS)
+        if kind not in writers:
+            raise unsupported(m, "export_onnx", "is not supported by export_onnx", writers)
+        if kind in RECURRENT and m is not module:
+            # its forward returns (output, h_n): what a container does with that tuple is not one graph output
+            raise TypeError(f"export_onnx: {type(m).__name__} is not supported by export_onnx inside "
+                            f"{type(module).__name__} (it returns a tuple (output, state)); export the "
+                            f"{type(m).__name__} itself, whose graph's output is its sequence output")
     shape = _input_shape(layers[0], input_shape) if layers else None
     if shape is None:
         raise ValueError("export_onnx: the module has no Linear layer (or convolution, or Embedding) first, so its "
@@ -74,7 +90,7 @@ def export_onnx(module: Module, path: Any, dtype: Any = None, input_shape: Any =
     graph = Graph(dtype)
     name = "input"
     for m, kind in zip(layers, kinds):
-        name = LAYERS[kind](graph, m, name)
+        name = writers[kind](graph, m, name)
     graph.nodes.append(helper.make_node("Identity", [name], ["output"]))
     in_elem = TensorProto.INT64 if kinds[0] is nn.Embedding else elem
     proto = helper.make_graph(
