@@ -3,10 +3,12 @@
 The graph takes `input` and gives `output`; weights are initializers in the dtype asked for
 (float32 or float64; by default the model's own). The input's shape follows from the first layer
 (Linear: (batch, in_features); Conv1d: (batch, C, length); Conv2d: (batch, C, height, width);
-Embedding: integer (batch, sequence); RNN, LSTM, GRU: (sequence, batch, input_size), batch first with
-batch_first) or is given as `input_shape` (None or a name for a free axis). Layers are written as in
-eval mode (Dropout the identity, BatchNorm its running statistics). A recurrent layer is exported
-alone (`nn.interop.onnx_rnn`): `output` is its sequence output, the first of the (output, h_n) it returns.
+Embedding: integer (batch, sequence); RNN, LSTM, GRU, MultiheadAttention, TransformerEncoderLayer:
+(sequence, batch, features), batch first with batch_first) or is given as `input_shape` (None or
+a name for a free axis). Layers are written as in eval mode (Dropout the identity, BatchNorm its
+running statistics). A recurrent layer is exported alone (`nn.interop.onnx_rnn`): `output` is its
+sequence output, the first of the (output, h_n) it returns; so is MultiheadAttention, as
+self-attention without masks (`nn.interop.onnx_attention`).
 """
 
 from __future__ import annotations
@@ -25,19 +27,26 @@ OPSET = 17
 IR_VERSION = 8  # what onnxruntime of the last years reads
 
 
+def _sequence_inputs() -> dict[type, Any]:
+    """The kinds whose input is a batched sequence, and the graph input's shape for each."""
+    from nn.interop import onnx_attention, onnx_rnn
+
+    return {**{kind: onnx_rnn.input_shape for kind in onnx_rnn.RECURRENT},
+            **{kind: onnx_attention.input_shape for kind in (*onnx_attention.ALONE, *onnx_attention.LAYERS)}}
+
+
 def _input_shape(first: Module, input_shape: Any) -> list[Any] | None:
     import nn
-    from nn.interop.onnx_rnn import RECURRENT
-    from nn.interop.onnx_rnn import input_shape as recurrent_shape
 
     kind = kind_of(first, "export_onnx")
-    if kind in RECURRENT and input_shape is not None and len(input_shape) != 3:
+    sequences = _sequence_inputs()
+    if kind in sequences and input_shape is not None and len(input_shape) != 3:
         raise ValueError(f"export_onnx: {kind.__name__}'s graph takes a batched (3-D) input, got input_shape "
                          f"{tuple(input_shape)}")
     if input_shape is not None:
         return [f"axis{i}" if n is None else n for i, n in enumerate(input_shape)]
-    if kind in RECURRENT:
-        return recurrent_shape(first)
+    if kind in sequences:
+        return sequences[kind](first)
     if kind is nn.Linear:
         return ["batch", first.in_features]
     if kind in (nn.Conv1d, nn.ConvTranspose1d):
@@ -50,26 +59,29 @@ def _input_shape(first: Module, input_shape: Any) -> list[Any] | None:
 
 
 def export_onnx(module: Module, path: Any, dtype: Any = None, input_shape: Any = None) -> None:
-    """Write `module` (Sequential, MLP, the kinds of `nn.interop.onnx_layers`, or RNN/LSTM/GRU alone) as ONNX to `path`.
+    """Write `module` (Sequential, MLP, the kinds of `nn.interop.onnx_layers` and TransformerEncoderLayer; or
+    RNN/LSTM/GRU/MultiheadAttention alone) as an ONNX model to `path`.
 
     Anything the graph cannot express faithfully (a custom module, a Sequential subclass with its
-    own forward, an attention layer, a recurrent layer inside a container) is refused with a TypeError naming it, before
-    anything is written.
+    own forward, a recurrent or attention layer inside a container) is refused with a TypeError
+    naming it, before anything is written.
     """
+    from nn.interop import onnx_attention
     from nn.interop.onnx_layers import LAYERS, Graph
     from nn.interop.onnx_rnn import RECURRENT
 
-    writers = {**LAYERS, **RECURRENT}
+    alone = {**RECURRENT, **onnx_attention.ALONE}  # their forward returns a tuple
+    writers = {**LAYERS, **onnx_attention.LAYERS, **alone}
     layers = list(walk(module, "export_onnx"))
     kinds = [kind_of(m, "export_onnx") for m in layers]
     for m, kind in zip(layers, kinds):
         if kind not in writers:
             raise unsupported(m, "export_onnx", "is not supported by export_onnx", writers)
-        if kind in RECURRENT and m is not module:
-            # its forward returns (output, h_n): what a container does with that tuple is not one graph output
+        if kind in alone and m is not module:
+            # what a container does with (output, state) is not one graph output
             raise TypeError(f"export_onnx: {type(m).__name__} is not supported by export_onnx inside "
-                            f"{type(module).__name__} (it returns a tuple (output, state)); export the "
-                            f"{type(m).__name__} itself, whose graph's output is its sequence output")
+                            f"{type(module).__name__} (it returns a tuple (output, …)); export the "
+                            f"{type(m).__name__} itself, whose graph's output is its first output")
     shape = _input_shape(layers[0], input_shape) if layers else None
     if shape is None:
         raise ValueError("export_onnx: the module has no Linear layer (or convolution, or Embedding) first, so its "
