@@ -69,6 +69,19 @@ def test_float64_export_equals_our_forward_in_the_reference_evaluator(kind, conf
     np.testing.assert_allclose(y, model(x)[0].data, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_onnxruntime_agrees_with_torch(kind, tmp_path):
+    torch = pytest.importorskip("torch")
+    model = _model(kind, "two-layers-bidirectional")
+    path = tmp_path / "m.onnx"
+    nn.export_onnx(model, path, dtype=np.float32)
+    x = _inputs(model, 6, 3, np.float32)
+    (y,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["output"], {"input": x})
+    with torch.no_grad():
+        theirs = nn.to_torch(model).eval()(torch.from_numpy(x.astype(np.float64)))[0].numpy()
+    np.testing.assert_allclose(y, theirs, rtol=1e-5, atol=2e-6)
+
+
 def test_a_float32_model_exports_in_its_own_dtype(tmp_path):
     model = nn.GRU(3, 4, num_layers=2, bidirectional=True, rng=RNG, dtype=np.float32)
     path = tmp_path / "m.onnx"
@@ -85,8 +98,9 @@ def test_what_stays_refused_is_refused_before_writing(tmp_path):
         with pytest.raises(TypeError, match=r"export_onnx: (LSTM|GRU) is not supported by export_onnx inside "
                                             r"Sequential .*tuple.*export the (LSTM|GRU) itself"):
             nn.export_onnx(model, path)
-    with pytest.raises(ValueError, match=r"RNN's graph takes a batched \(3-D\) input"):
-        nn.export_onnx(nn.RNN(3, 4), path, input_shape=(None, 3))
+    for shape in ((None, 3), (None, 2, 5)):
+        with pytest.raises(ValueError, match=r"RNN's graph takes a batched \(3-D\) input of 3 features"):
+            nn.export_onnx(nn.RNN(3, 4), path, input_shape=shape)
     for model in (nn.LSTMCell(3, 4), nn.GRUCell(3, 4), nn.RNNCell(3, 4)):
         with pytest.raises(TypeError, match=f"export_onnx: {type(model).__name__} is not supported"):
             nn.export_onnx(model, path)

@@ -40,9 +40,11 @@ def _input_shape(first: Module, input_shape: Any) -> list[Any] | None:
 
     kind = kind_of(first, "export_onnx")
     sequences = _sequence_inputs()
-    if kind in sequences and input_shape is not None and len(input_shape) != 3:
-        raise ValueError(f"export_onnx: {kind.__name__}'s graph takes a batched (3-D) input, got input_shape "
-                         f"{tuple(input_shape)}")
+    if kind in sequences and input_shape is not None:
+        features = sequences[kind](first)[-1]
+        if len(input_shape) != 3 or input_shape[-1] not in (None, features):
+            raise ValueError(f"export_onnx: {kind.__name__}'s graph takes a batched (3-D) input of {features} "
+                             f"features, got input_shape {tuple(input_shape)}")
     if input_shape is not None:
         return [f"axis{i}" if n is None else n for i, n in enumerate(input_shape)]
     if kind in sequences:
