@@ -72,3 +72,15 @@ def test_what_stays_refused_is_refused_before_writing(tmp_path):
     with pytest.raises(ValueError, match=r"graph takes a batched \(3-D\) input"):
         nn.export_onnx(nn.TransformerEncoderLayer(8, 2, 16), path, input_shape=(None, 8))
     assert not path.exists()
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_onnxruntime_agrees_with_torch(norm_first, tmp_path):
+    torch = pytest.importorskip("torch")
+    model = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, norm_first=norm_first, rng=RNG)
+    model.self_attn.in_proj_bias.data[...] = RNG.normal(size=24)
+    model.eval()
+    x = _inputs(True, 5, 3)
+    with torch.no_grad():
+        theirs = nn.to_torch(model).eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(_run(model, x, tmp_path), theirs, rtol=1e-10, atol=1e-11)
