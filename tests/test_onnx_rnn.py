@@ -101,7 +101,30 @@ def test_what_stays_refused_is_refused_before_writing(tmp_path):
     for shape in ((None, 3), (None, 2, 5)):
         with pytest.raises(ValueError, match=r"RNN's graph takes a batched \(3-D\) input of 3 features"):
             nn.export_onnx(nn.RNN(3, 4), path, input_shape=shape)
-    for model in (nn.LSTMCell(3, 4), nn.GRUCell(3, 4), nn.RNNCell(3, 4)):
-        with pytest.raises(TypeError, match=f"export_onnx: {type(model).__name__} is not supported"):
-            nn.export_onnx(model, path)
+    with pytest.raises(TypeError, match=r"export_onnx: LSTMCell is not supported by export_onnx inside Sequential"):
+        nn.export_onnx(nn.Sequential(nn.LSTMCell(3, 4)), path)
+    with pytest.raises(ValueError, match=r"GRUCell's graph takes a batched \(2-D\) input of 3 features"):
+        nn.export_onnx(nn.GRUCell(3, 4), path, input_shape=(None, 5, 3))
     assert not path.exists()
+
+
+CELLS = {
+    "rnn-cell": lambda: nn.RNNCell(3, 4, rng=RNG),
+    "rnn-cell-relu-no-bias": lambda: nn.RNNCell(3, 4, nonlinearity="relu", bias=False, rng=RNG),
+    "gru-cell": lambda: nn.GRUCell(3, 4, rng=RNG),
+    "lstm-cell": lambda: nn.LSTMCell(3, 4, rng=RNG),  # alone: its forward returns (h', c'), the graph h'
+    "gru-cell-in-sequential": lambda: nn.Sequential(nn.Linear(3, 3, rng=RNG), nn.GRUCell(3, 4, rng=RNG), nn.Tanh()),
+}
+
+
+@pytest.mark.parametrize("make", CELLS.values(), ids=CELLS.keys())
+def test_cells_export_as_one_step_from_the_zero_state(make, tmp_path):
+    model = make()
+    path = tmp_path / "m.onnx"
+    nn.export_onnx(model, path, dtype=np.float32)
+    x = RNG.normal(size=(5, 3))
+    (y,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["output"],
+                                                                                  {"input": x.astype(np.float32)})
+    ours = model(x)
+    ours = ours[0] if isinstance(ours, tuple) else ours
+    np.testing.assert_allclose(y, ours.data, rtol=1e-5, atol=2e-6)

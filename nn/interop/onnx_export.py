@@ -7,8 +7,8 @@ Embedding: integer (batch, sequence); RNN, LSTM, GRU, MultiheadAttention, Transf
 (sequence, batch, features), batch first with batch_first) or is given as `input_shape` (None or
 a name for a free axis). Layers are written as in eval mode (Dropout the identity, BatchNorm its
 running statistics). A recurrent layer is exported alone (`nn.interop.onnx_rnn`): `output` is its
-sequence output, the first of the (output, h_n) it returns; so is MultiheadAttention, as
-self-attention without masks (`nn.interop.onnx_attention`).
+sequence output, the first of the (output, h_n) it returns; so is LSTMCell (its h'), and
+MultiheadAttention, as self-attention without masks (`nn.interop.onnx_attention`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ OPSET = 17
 IR_VERSION = 8  # what onnxruntime of the last years reads
 
 
-def _sequence_inputs() -> dict[type, Any]:
-    """The kinds whose input is a batched sequence, and the graph input's shape for each."""
+def _shaped_inputs() -> dict[type, Any]:
+    """The recurrent and attention kinds, and the graph input's shape for each (batched sequences; a cell's batch)."""
     from nn.interop import onnx_attention, onnx_rnn
 
-    return {**{kind: onnx_rnn.input_shape for kind in onnx_rnn.RECURRENT},
+    return {**{kind: onnx_rnn.input_shape for kind in (*onnx_rnn.RECURRENT, *onnx_rnn.CELLS)},
             **{kind: onnx_attention.input_shape for kind in (*onnx_attention.ALONE, *onnx_attention.LAYERS)}}
 
 
@@ -39,16 +39,16 @@ def _input_shape(first: Module, input_shape: Any) -> list[Any] | None:
     import nn
 
     kind = kind_of(first, "export_onnx")
-    sequences = _sequence_inputs()
-    if kind in sequences and input_shape is not None:
-        features = sequences[kind](first)[-1]
-        if len(input_shape) != 3 or input_shape[-1] not in (None, features):
-            raise ValueError(f"export_onnx: {kind.__name__}'s graph takes a batched (3-D) input of {features} "
-                             f"features, got input_shape {tuple(input_shape)}")
+    shaped = _shaped_inputs()
+    if kind in shaped and input_shape is not None:
+        default = shaped[kind](first)
+        if len(input_shape) != len(default) or input_shape[-1] not in (None, default[-1]):
+            raise ValueError(f"export_onnx: {kind.__name__}'s graph takes a batched ({len(default)}-D) input of "
+                             f"{default[-1]} features, got input_shape {tuple(input_shape)}")
     if input_shape is not None:
         return [f"axis{i}" if n is None else n for i, n in enumerate(input_shape)]
-    if kind in sequences:
-        return sequences[kind](first)
+    if kind in shaped:
+        return shaped[kind](first)
     if kind is nn.Linear:
         return ["batch", first.in_features]
     if kind in (nn.Conv1d, nn.ConvTranspose1d):
@@ -61,8 +61,8 @@ def _input_shape(first: Module, input_shape: Any) -> list[Any] | None:
 
 
 def export_onnx(module: Module, path: Any, dtype: Any = None, input_shape: Any = None) -> None:
-    """Write `module` (Sequential, MLP, the kinds of `nn.interop.onnx_layers` and TransformerEncoderLayer; or
-    RNN/LSTM/GRU/MultiheadAttention alone) as an ONNX model to `path`.
+    """Write `module` (Sequential, MLP, the kinds of `nn.interop.onnx_layers`, RNNCell, GRUCell and
+    TransformerEncoderLayer; or RNN/LSTM/GRU/LSTMCell/MultiheadAttention alone) as an ONNX model to `path`.
 
     Anything the graph cannot express faithfully (a custom module, a Sequential subclass with its
     own forward, a recurrent or attention layer inside a container) is refused with a TypeError
@@ -70,10 +70,10 @@ def export_onnx(module: Module, path: Any, dtype: Any = None, input_shape: Any =
     """
     from nn.interop import onnx_attention
     from nn.interop.onnx_layers import LAYERS, Graph
-    from nn.interop.onnx_rnn import RECURRENT
+    from nn.interop.onnx_rnn import CELLS, RECURRENT
 
     alone = {**RECURRENT, **onnx_attention.ALONE}  # their forward returns a tuple
-    writers = {**LAYERS, **onnx_attention.LAYERS, **alone}
+    writers = {**LAYERS, **CELLS, **onnx_attention.LAYERS, **alone}
     layers = list(walk(module, "export_onnx"))
     kinds = [kind_of(m, "export_onnx") for m in layers]
     for m, kind in zip(layers, kinds):
