@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 TESTS = Path(__file__).resolve().parent
 DOCS_IMAGES = TESTS.parent / "docs" / "images"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 # Hypothesis keeps its example database and caches in .hypothesis/ of the working directory: the
 # suite writes nothing into the checkout, so they live in the system's temporary directory.
@@ -93,13 +91,22 @@ def chromium():
     Per module, not per session: Playwright's sync API keeps an event loop that must not outlive the
     module's tests into other tests that run asyncio in the same process.
     """
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            raise RuntimeError("Chromium is missing: `make test` installs it (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (make test installs it)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    from tests.playground_pages import chromium as launch
+
+    with launch() as browser:
         yield browser
-        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The playground's server on a free port of 127.0.0.1, one per test module (stopped after it)."""
+    from tests.playground_server import running_server
+
+    with running_server() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """Chromium for the playground's page tests (a module may define its own `browser` or `server`)."""
+    return chromium

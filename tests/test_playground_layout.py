@@ -9,23 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from .playground_pages import chromium, click_answered, close, open_playground
+from .playground_pages import click_answered, close, open_playground
 from .playground_screens import SIZES, offscreen, scrolls, trained_page
-from .playground_server import running_server
 
 pytestmark = pytest.mark.xdist_group("playground-round2")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)

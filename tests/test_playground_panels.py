@@ -15,22 +15,9 @@ from nn import datasets
 from nn.playground.serve import views
 from nn.playground.serve.session import Session
 
-from .playground_pages import box, chromium, close, fragment, js, open_playground, overlap, record_frames, step, wait
-from .playground_server import running_server
+from .playground_pages import box, close, fragment, js, open_playground, overlap, record_frames, step, wait
 
 pytestmark = pytest.mark.xdist_group("playground-round2")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

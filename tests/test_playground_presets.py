@@ -12,8 +12,7 @@ import pytest
 from nn.playground.serve.presets import presets
 from nn.playground.serve.session import Session
 
-from .playground_pages import chromium, click_answered, close, epoch, js, open_playground, step, wait
-from .playground_server import running_server
+from .playground_pages import click_answered, close, epoch, js, open_playground, step, wait
 
 pytestmark = pytest.mark.xdist_group("playground-round2")
 
@@ -74,18 +73,6 @@ def test_a_restart_starts_from_fresh_weights_with_an_empty_history():
     s.restart(preset(9)["settings"])  # 9 differs from 2 only in the regularization: still fresh weights
     assert s.epoch == 0 and len(s.history) == 1
     assert all(np.array_equal(a, p.data) for a, p in zip(fresh, s.model.parameters()))
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def weights(page) -> list:
