@@ -248,20 +248,12 @@ class Trace:
         for k, (op, _, _, _, slot, _), flows in self._flows():
             g, s = regs.of[slot], f"S[{saved_index[k]}]"
             for i, j in flows:
-                vjp = self._name(op.vjps[i], f"{op.name}_vjp{i}")
                 inline = INLINE.get(op.name)
                 small = bool(tr.shapes[slot]) and math.prod(tr.shapes[slot]) < INLINE_BELOW
                 if inline is not None and slot not in guarded and small and inline[3] and op.vjps[i] is inline[3][i]:
-                    expr = inline[2][i].format(g=g, s=s)
-                elif slot in guarded:
-                    expr = f"_safe({self._name(op, op.name + '_op')}, {i}, {g}, {s}, {vjp})"
+                    expr = self.delta_expr(k, op, i, j, inline[2][i].format(g=g, s=s))
                 else:
-                    expr = f"{vjp}({g}, *{s})"
-                reduce, cast, dtype = self.casts[k, i]
-                if reduce:
-                    expr = f"unbroadcast({expr}, {tr.shapes[j]!r})"
-                if cast:
-                    expr = f"{expr}.astype({self._name(dtype, 'dtype')})"
+                    expr = self.delta_expr(k, op, i, j, g=g, saved=s, guarded=slot in guarded)
                 if j in regs.of:
                     lines.append(f"    {regs.of[j]} = {regs.of[j]} + {expr}")
                 else:
@@ -270,6 +262,21 @@ class Trace:
                 regs.release(slot)
         lines.append(f"    return ({''.join(regs.of[j] + ', ' for j in self.parents)})")
         return "\n".join(lines)
+
+    def delta_expr(self, k: int, op: Op, i: int, j: int, expr: str | None = None, *, g: str = "", saved: str = "",
+                   guarded: bool = False) -> str:
+        """The source of tape entry k's δ for its input i (slot j): `expr` if given (an inlined VJP), else
+        its VJP called on `g` and `saved` (through `_safe` below a `where`), then summed back to a
+        broadcast input's shape and cast to its dtype where the probe found that needed."""
+        if expr is None:
+            vjp = self._name(op.vjps[i], f"{op.name}_vjp{i}")
+            expr = f"_safe({self._name(op, op.name + '_op')}, {i}, {g}, {saved}, {vjp})" if guarded else f"{vjp}({g}, *{saved})"
+        reduce, cast, dtype = self.casts[k, i]
+        if reduce:
+            expr = f"unbroadcast({expr}, {self.tracer.shapes[j]!r})"
+        if cast:
+            expr = f"{expr}.astype({self._name(dtype, 'dtype')})"
+        return expr
 
     def _guarded_slots(self, guard_all: bool) -> set[int]:
         """The op results whose δ may hold a `where`'s structural zeros: as in the eager walk, the

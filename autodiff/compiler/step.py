@@ -253,16 +253,7 @@ class StepProgram:
             else:
                 got = {}
                 for i, j in flows:
-                    vjp = trace._name(op.vjps[i], f"{op.name}_vjp{i}")
-                    if slot in self.guarded:
-                        expr = f"_safe({trace._name(op, op.name + '_op')}, {i}, {g}, S{k}, {vjp})"
-                    else:
-                        expr = f"{vjp}({g}, *S{k})"
-                    reduce, cast, dtype = trace.casts[k, i]
-                    if reduce:
-                        expr = f"unbroadcast({expr}, {tr.shapes[j]!r})"
-                    if cast:
-                        expr = f"{expr}.astype({trace._name(dtype, 'dtype')})"
+                    expr = trace.delta_expr(k, op, i, j, g=g, saved=f"S{k}", guarded=slot in self.guarded)
                     name = self.temp()
                     self.line(f"{name} = {expr}")
                     got[i] = name
