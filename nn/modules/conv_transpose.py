@@ -76,8 +76,10 @@ def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
     return y[0] if added else y
 
 
-class ConvTranspose2d(_ConvNd):
-    """torch's ConvTranspose2d: weight (in_channels, out_channels/groups, kh, kw), init ±1/√(out_channels/groups·kh·kw)."""
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d and ConvTranspose2d share: torch's constructor, and a forward through `_fn`."""
+
+    _fn: Any
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
@@ -86,21 +88,18 @@ class ConvTranspose2d(_ConvNd):
                          rng, dtype, transposed=True, output_padding=output_padding)
 
     def forward(self, x: Any) -> Tensor:
-        return conv_transpose2d(self._checked(x), self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
-                                self.dilation)
+        return type(self)._fn(self._checked(x), self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                              self.groups, self.dilation)
 
 
-class ConvTranspose1d(_ConvNd):
+class ConvTranspose2d(_ConvTransposeNd):
+    """torch's ConvTranspose2d: weight (in_channels, out_channels/groups, kh, kw), init ±1/√(out_channels/groups·kh·kw)."""
+
+    _fn = conv_transpose2d
+
+
+class ConvTranspose1d(_ConvTransposeNd):
     """torch's ConvTranspose1d over signals (N, C, L): weight (in_channels, out_channels/groups, k)."""
 
     _n = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-                 padding_mode: str = "zeros", rng: np.random.Generator | None = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-                         rng, dtype, transposed=True, output_padding=output_padding)
-
-    def forward(self, x: Any) -> Tensor:
-        return conv_transpose1d(self._checked(x), self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
-                                self.dilation)
+    _fn = conv_transpose1d
