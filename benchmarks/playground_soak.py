@@ -1,0 +1,213 @@
+"""`python -m benchmarks.playground_soak`: the playground server under a class for an hour, and its memory.
+
+Rounds of pages come and go, as `tests/test_playground_soak.py` runs them for a few seconds: each
+page plays, sends bad messages now and then (not JSON, an unknown type, a bad setting, 300 KB of
+text), and leaves, a third of them in the middle of a step. After each round, once the pages'
+loops have ended, it prints the resident memory of the server and of each of its worker processes,
+their threads, and how much of each worker's memory is the main heap (brk) and how much other
+anonymous mappings (malloc's per-thread arenas, NumPy's large buffers), and appends the round to a
+CSV; at the end a markdown table every `--every` minutes.
+
+    .venv/bin/python -m benchmarks.playground_soak --minutes 60 --pages 40 --csv /tmp/soak.csv --markdown /tmp/soak.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+from benchmarks.playground import start, stop
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except (FileNotFoundError, ProcessLookupError):  # it has just ended
+        return b""
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started, from /proc (a thread or child that ends meanwhile is skipped)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return []
+    return [int(c) for task in tasks for c in _read(f"{task}/children").split()]
+
+
+def workers(pid: int) -> list[int]:
+    """The server's worker processes ([] when it serves alone, in `pid`)."""
+    return [c for c in children(pid) if b"nn.playground" in _read(f"/proc/{c}/cmdline")]
+
+
+def status_one(pid: int) -> dict[str, int]:
+    """VmRSS (kB) and Threads of one process, from /proc (zeros for one that has ended; a zombie has no VmRSS)."""
+    fields = dict(line.split(":", 1) for line in _read(f"/proc/{pid}/status").decode().splitlines())
+    return {"rss": int(fields.get("VmRSS", "0 kB").split()[0]), "threads": int(fields.get("Threads", "0"))}
+
+
+def status(pid: int) -> dict[str, int]:
+    """VmRSS (kB) and Threads of a process and every process under it, from /proc."""
+    out = status_one(pid)
+    for child in children(pid):
+        for key, value in status(child).items():  # a child that has just ended (Graphviz's dot) adds zeros
+            out[key] += value
+    return out
+
+
+def memory_map(pid: int) -> dict[str, int]:
+    """kB resident of one process by kind, from /proc/PID/smaps: the main heap (brk), other anonymous
+    mappings (malloc's arenas of other threads, buffers malloc maps on their own), and files (code)."""
+    out = {"heap": 0, "anon": 0, "file": 0}
+    kind = "file"
+    for line in _read(f"/proc/{pid}/smaps").decode().splitlines():
+        first = line.split(maxsplit=6)
+        if first and "-" in first[0] and not first[0].endswith(":"):  # a mapping's header line
+            name = first[5] if len(first) > 5 else ""
+            kind = "heap" if name == "[heap]" else "file" if name.startswith("/") else "anon"
+        elif first and first[0] == "Rss:":
+            out[kind] += int(first[1])
+    return out
+
+
+def page(url: str, n: int, errors: list[str], seconds: float) -> None:
+    """One page: play, say odd things now and then, and leave (some in the middle of a step)."""
+    try:
+        with connect(url, max_size=2**24) as ws:
+            ws.send(json.dumps({"type": "set", "settings": {"hidden": str(4 + n % 5), "speed": "10"}}))
+            ws.send(json.dumps({"type": "play"}))
+            end, frames = time.monotonic() + seconds, 0
+            while time.monotonic() < end:
+                m = json.loads(ws.recv(timeout=30))
+                frames += m["type"] == "frame"
+                if frames % 7 == 3:
+                    ws.send(["not json", '{"type": "nope"}', json.dumps({"type": "set", "settings": {"lr": "-1"}}),
+                             "x" * 300_000][frames % 4])
+            if n % 3 == 0:
+                ws.send(json.dumps({"type": "step"}))  # and close without waiting for it
+            if frames == 0:
+                errors.append(f"page {n} got no frame")
+    except Exception as e:
+        errors.append(f"page {n}: {type(e).__name__}: {e}")
+
+
+def play_round(url: str, pages: int, seconds: float) -> tuple[list[str], bool]:
+    """`pages` pages at once for `seconds`, then all gone: the pages' errors, and whether all of them ended."""
+    errors: list[str] = []
+    threads = [threading.Thread(target=page, args=(url, n, errors, seconds)) for n in range(pages)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90 + seconds)
+    return errors, not any(t.is_alive() for t in threads)
+
+
+def settle(pid: int, threads: int, seconds: float = 30) -> dict[str, int]:
+    """The server's `status` once it runs at most `threads` threads again (its pages' loops end as it notices
+    their sockets closed), or after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (now := status(pid))["threads"] > threads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return now
+
+
+def extra_threads(pid: int) -> int:
+    """Threads a server may keep beyond those it had before any page: its pools, 8 per worker process."""
+    return 8 * max(1, len(workers(pid)))
+
+
+def soak(minutes: float, pages: int, round_seconds: float, workers_wanted: int, out: Path | None) -> list[dict]:
+    server, url, _ = start(workers_wanted)
+    rows: list[dict] = []
+    try:
+        pid = server.pid
+        for _ in range(2 * max(1, len(workers(pid)))):  # a first page in each worker loads numpy's and our code
+            with connect(url) as ws:
+                ws.recv(timeout=30)
+        time.sleep(0.5)
+        before = status(pid)
+        limit = before["threads"] + extra_threads(pid)
+        started = time.monotonic()
+        writer = None
+        with open(out, "w", newline="") if out else open("/dev/null", "w") as f:
+            r = 0
+            while time.monotonic() - started < minutes * 60:
+                r += 1
+                errors, ended = play_round(url, pages, round_seconds)
+                now = settle(pid, limit)
+                row = {"round": r, "minutes": round((time.monotonic() - started) / 60, 2), "pages": pages,
+                       "errors": len(errors), "hung": int(not ended), "rss_kb": now["rss"], "threads": now["threads"],
+                       "server_kb": status_one(pid)["rss"]}
+                for i, w in enumerate(workers(pid) or [pid]):
+                    m = memory_map(w)
+                    row.update({f"w{i}_rss_kb": status_one(w)["rss"], f"w{i}_heap_kb": m["heap"],
+                                f"w{i}_anon_kb": m["anon"]})
+                rows.append(row)
+                if writer is None:
+                    writer = csv.DictWriter(f, fieldnames=list(row))
+                    writer.writeheader()
+                writer.writerow(row)
+                f.flush()
+                print(f"round {r:4d} {row['minutes']:6.1f} min: server+workers {now['rss'] / 1024:7.1f} MB "
+                      f"({now['rss'] - before['rss']:+,} kB since start), threads {now['threads']} (limit {limit}), "
+                      + " ".join(f"w{i} {row[f'w{i}_rss_kb'] / 1024:.1f} MB (heap {row[f'w{i}_heap_kb'] / 1024:.1f}, "
+                                 f"anon {row[f'w{i}_anon_kb'] / 1024:.1f})" for i in range(len(workers(pid)) or 1))
+                      + (f"; {len(errors)} errors, first: {errors[0]}" if errors else "") + ("; HUNG pages" if not ended else ""),
+                      flush=True)
+        with connect(url) as ws:  # and it still serves
+            assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+    finally:
+        stop(server)
+    for row in rows:
+        row["start_kb"] = before["rss"]
+    return rows
+
+
+def markdown(rows: list[dict], every: float) -> str:
+    """The soak as a table: a row every `every` minutes (the last round at or before each mark)."""
+    start = rows[0]["start_kb"]
+    lines = ["| minute | rounds | server + workers (MB) | since start (MB) | workers (MB) | threads | page errors |",
+             "|---:|---:|---:|---:|---|---:|---:|"]
+    marks, mark = [], 0.0
+    for i, row in enumerate(rows):
+        last = i == len(rows) - 1
+        if i == 0 or row["minutes"] >= mark or last:
+            marks.append(row)
+            while mark <= row["minutes"]:
+                mark += every
+    for row in marks:
+        ws = " + ".join(f"{row[k] / 1024:.1f}" for k in row if k.startswith("w") and k.endswith("_rss_kb"))
+        errors = sum(r["errors"] for r in rows if r["round"] <= row["round"])
+        lines.append(f"| {row['minutes']:.1f} | {row['round']} | {row['rss_kb'] / 1024:.1f} | "
+                     f"{(row['rss_kb'] - start) / 1024:+.1f} | {ws} | {row['threads']} | {errors} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.playground_soak", description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=60.0, help="how long pages come and go (default: %(default)s)")
+    ap.add_argument("--pages", type=int, default=40, help="pages at once in each round (default: %(default)s)")
+    ap.add_argument("--round-seconds", type=float, default=10.0, help="each page's playing time (default: %(default)s)")
+    ap.add_argument("--workers", type=int, default=0, help="server processes (default: one per core)")
+    ap.add_argument("--every", type=float, default=5.0, help="minutes between the markdown table's rows (default: %(default)s)")
+    ap.add_argument("--csv", type=Path, help="write every round here")
+    ap.add_argument("--markdown", type=Path, help="write the table here")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    rows = soak(args.minutes, args.pages, args.round_seconds, args.workers, args.csv)
+    table = markdown(rows, args.every)
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table)
+    return 1 if any(r["errors"] or r["hung"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
