@@ -80,7 +80,7 @@ def test_compiled_step_trains_bit_for_bit_as_the_eager_step(opt, act, loss):
         _bitwise(l1, l0)
         _bitwise(g1, g0)
         assert step.traces == 1 and step.eager_steps == 0
-        assert "def update():" in step.code  # after the first step, the update is written out too
+        assert "def update():" in step.code and "def fused(" in step.code  # after the first step, one function
 
 
 def test_large_layers_take_the_ops_large_array_paths_bit_for_bit():
@@ -91,6 +91,49 @@ def test_large_layers_take_the_ops_large_array_paths_bit_for_bit():
     _bitwise([p.data for p in m1.parameters()], [p.data for p in m0.parameters()])
     _bitwise(l1, l0)
     _bitwise(g1, g0)
+
+
+@pytest.mark.parametrize("opt", ["momentum", "adam+decay+amsgrad"])
+def test_the_fused_step_follows_every_change_between_steps(opt):
+    """The whole step as one function updates a large weight in blocks through views cut once:
+    whatever would make those views or its plan stale sends the step down the general path."""
+    kw = dict(act="relu", loss="ce", sizes=(300, 256, 10), n=32)  # 300 × 256 doubles: 3 blocks of 256 KB
+    model, X, t, fn = _setup(**kw)
+    twin, _, _, fn_twin = _setup(**kw)
+    spare, spare_twin = (ad.Tensor(np.ones(3), requires_grad=True) for _ in range(2))  # optimized, never reached
+    o = OPTIMIZERS[opt]([*model.parameters(), spare])
+    o_twin = OPTIMIZERS[opt]([*twin.parameters(), spare_twin])
+    step = o.compile_step(fn)
+    big, big_twin = model.layers[0].weight, twin.layers[0].weight
+    rng = np.random.default_rng(1)
+    new = rng.normal(size=big.shape) * 0.05
+    seen = []
+    changes = [
+        lambda m, p, o: None,
+        lambda m, p, o: None,
+        lambda m, p, o: setattr(p, "data", new.copy()),  # the blocked weight's array replaced
+        lambda m, p, o: None,
+        lambda m, p, o: o.zero_grad(),  # the user's own habit, before the step
+        lambda m, p, o: setattr(m.layers[2], "bias", m.layers[2].bias),  # a no-op reassignment
+        lambda m, p, o: [q.__setattr__("grad", np.full(q.shape, 7.0)) for q in o.params],  # stale grads everywhere
+        lambda m, p, o: setattr(o, "lr", o.lr * 0.5),
+        lambda m, p, o: p.register_hook(lambda g: seen.append(1)) if m is model else p.register_hook(lambda g: None),
+    ]
+    for i, change in enumerate(changes):
+        change(model, big, o)
+        change(twin, big_twin, o_twin)
+        E = step(X, t)
+        o_twin.zero_grad()
+        E0 = fn_twin(X, t)
+        E0.backward()
+        o_twin.step()
+        np.testing.assert_array_equal(E.data, E0.data, err_msg=f"step {i}")
+        _bitwise([p.data for p in o.params], [p.data for p in o_twin.params])
+        _bitwise([p.grad for p in model.parameters()], [p.grad for p in twin.parameters()])
+        assert spare.grad is None and spare_twin.grad is None
+    assert "for u0_w, u0_g" in step.code  # the large weight went in blocks
+    assert "def fused(" in step.code and seen == [1]
+    np.testing.assert_array_equal(spare.data, np.ones(3))
 
 
 def test_ops_without_a_kernel_still_step_bit_for_bit():
@@ -270,3 +313,25 @@ def test_written_out_ops_replay_bit_for_bit(n):
         np.testing.assert_array_equal(gb, b.grad)
         b.grad = None
     assert ("np.tanh(" in f.code) and ("tanh_vjp0" in f.code) == (n >= 4096)
+
+
+def test_parameters_named_like_the_generated_codes_locals():
+    """A Tensor's name becomes its name in the code: `loss`, `t1` or `u0_w` must not be taken for a local."""
+    def make():
+        W = ad.Tensor(np.full((3, 2), 0.1), requires_grad=True, name="t1")
+        b = ad.Tensor(np.zeros(2), requires_grad=True, name="loss")
+        c = ad.Tensor(np.zeros(2), requires_grad=True, name="u0_w")
+        return [W, b, c], lambda x: ((x @ W + b + c) ** 2).sum()
+
+    (ps, fn), (ps0, fn0) = make(), make()
+    opt, opt0 = nn.SGD(ps, lr=0.01), nn.SGD(ps0, lr=0.01)
+    step = opt.compile_step(fn)
+    x = ad.Tensor(np.ones((4, 3)))
+    for _ in range(3):
+        E = step(x)
+        opt0.zero_grad()
+        E0 = fn0(x)
+        E0.backward()
+        opt0.step()
+        np.testing.assert_array_equal(E.data, E0.data)
+    _bitwise([p.data for p in ps], [p.data for p in ps0])

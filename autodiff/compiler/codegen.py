@@ -145,8 +145,9 @@ class Trace:
     def _name(self, value: Any, hint: str = "c") -> str:
         """A name in the generated code's namespace for `value` (the op's name for its functions)."""
         base = "".join(ch if ch.isalnum() else "_" for ch in hint)
-        # Not a local of the generated code (v0, g1, a2, S), not a keyword, not starting with a digit.
-        if not base.isidentifier() or keyword.iskeyword(base) or re.fullmatch(r"[vga]\d+|S", base):
+        # Not a local of the generated code (v0, g1, a2, S; a compiled step's t3, B4, S5, u0_w, loss, A),
+        # not a keyword, not starting with a digit.
+        if not base.isidentifier() or keyword.iskeyword(base) or re.fullmatch(r"[vgatBS]\d+|u\d+_\w*|S|A|loss", base):
             base = f"_{base}"
         name, n = base, 1
         while name in self.ns and self.ns[name] is not value:

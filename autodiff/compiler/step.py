@@ -30,6 +30,7 @@ from autodiff.backward import _accumulate
 from autodiff.compiler.codegen import Diverged, Trace, _safe
 from autodiff.compiler.compiled import Compiled
 from autodiff.compiler.kernels import KERNELS
+from autodiff.compiler.update import Grad, plan_update
 from autodiff.grad_mode import state
 from autodiff.op import unbroadcast
 from autodiff.tensor import Tensor, _const, mark_modified
@@ -63,6 +64,10 @@ class CompiledStep:
         if program is None:
             program = entry.step_program = StepProgram(entry)
         try:
+            if program.fused is not None and program.plan_for is self.optimizer:
+                loss = program.fused((args, kwargs), *leaves)
+                if loss is not None:
+                    return program.loss(loss)
             out = program.run(self.optimizer, args, kwargs, leaves)
         except Diverged:  # a value the trace chose by changed: trace again, and take this step eagerly
             self.loss_fn._trace(args, kwargs, leaves, tree)
@@ -128,6 +133,7 @@ class StepProgram:
         self.fixed_parents = self.leaf_parents if None not in self.leaf_parents else None
         self.loss_in_buffer = trace.out_slot in self.planned
         self.update: Callable[[], bool] | None = None  # the optimizer's update, written out (`_plan`)
+        self.fused: Callable[..., Any] | None = None  # the whole step in one function (`_fuse`)
         self.plan_for: Any = None
         self.moved: list = []
         self.optimized: tuple = (None, -1, set())
@@ -266,8 +272,9 @@ class StepProgram:
                     delta[j] = total
                 else:
                     delta[j] = name
-        grads = [delta.get(j, "None") for j in trace.parents]
-        self.line(f"return loss, ({''.join(g + ', ' for g in grads)})")
+        self.grads = [delta.get(j, "None") for j in trace.parents]
+        self.body = self.lines[1:]  # the forward and the backward, for the fused step (`_fuse`)
+        self.line(f"return loss, ({''.join(g + ', ' for g in self.grads)})")
 
     # ------------------------------------------------------------------ one step
     def run(self, opt: Any, args: tuple, kwargs: dict, leaves: list) -> Tensor | None:
@@ -293,41 +300,72 @@ class StepProgram:
         # The optimizer's update: its own code written out straight (`_update_source`) once its state
         # exists, else its `step()` without the checks (the gradients are this step's own buffers).
         if self.update is None and self.plan_for is not opt:
-            self._plan(opt, parents)
+            self._plan(opt, parents, grads)
         if self.update is not None and self.plan_for is opt and self.update():
             opt._stepped()
             mark_modified(self.moved)
         else:
             if self.update is not None:  # a flag or a state array changed: this step as it is, a new plan next
-                self.update = self.plan_for = None
+                self.update = self.fused = self.plan_for = None
             getattr(opt, "_step_checked", opt.step)()
-        # The loss is a fresh array unless a kernel wrote it into a buffer: then a copy, so a loss kept
-        # from this step does not change with the next.
+        return self.loss(loss)
+
+    def loss(self, loss: Any) -> Tensor:
+        """The step's loss: a fresh array unless a kernel wrote it into a buffer; then a copy, so that a
+        loss kept from this step does not change with the next."""
         return _const(np.array(loss) if self.loss_in_buffer or type(loss) is not np.ndarray else loss)
 
-    def _plan(self, opt: Any, parents: list) -> None:
-        """Write the optimizer's update for the parameters this step gives gradients to, if it can."""
-        source = getattr(opt, "_update_source", None)
-        if source is None:
-            self.plan_for = opt
+    def param_name(self, p: Tensor) -> str:
+        return self.trace._name(p, self.trace.names.get(id(p)) or p.name or "p")
+
+    def _plan(self, opt: Any, parents: list, grads: tuple) -> None:
+        """Write the optimizer's update for the parameters this step gives gradients to, if it can;
+        and when every one of them is the optimizer's, the whole step as one function (`_fuse`)."""
+        ids = {id(p) for p in opt.params}
+        todo = []
+        for p, g, expr in zip(parents, grads, self.grads):
+            if g is not None and id(p) in ids:
+                P = self.param_name(p)
+                fixed = self.ns.get(expr) is g  # a buffer of this step, the same array on every step
+                todo.append(Grad(p, P, g, expr if fixed else f"{P}.grad", fixed))
+        plan = plan_update(opt, todo, self.trace._name)
+        if plan is NotImplemented:
+            self.plan_for = opt  # never: this optimizer's own step() it is
             return
-        ids = {id(p) for p in parents}
-        conds, lines, moved = [f"len({self.const(opt.params)}) == {len(opt.params)}"], [], []
-        for i, p in enumerate(opt.params):
-            if id(p) not in ids:
-                continue
-            got = source(i, self.const(p), self.trace._name)
-            if got is NotImplemented:
-                self.plan_for = opt  # never: this optimizer's own step() it is
-                return
-            if got is None:
-                return  # its state is made by the first step: plan on the next
-            conds += got[0]
-            lines += got[1]
-            moved.append(p)
+        if plan is None:
+            return  # its state is made by the first step: plan on the next
+        conds, lines, moved = plan
         code = ("def update():\n    if not (" + "\n            and ".join(conds) + "):\n        return False\n"
                 + "".join(f"    {line}\n" for line in lines) + "    return True\n")
-        self.ns["_sqrt"] = math.sqrt
+        self.ns.update(_sqrt=math.sqrt, _mark=mark_modified)
         exec(builtins.compile(code, "<ad.compile update>", "exec"), self.ns)
         self.update, self.plan_for, self.moved = self.ns["update"], opt, moved
+        self.code += "\n\n" + code
+        if len(todo) == len(parents) and self.fixed_parents is not None and len(set(self.grads)) == len(self.grads):
+            self._fuse(opt, todo, conds, lines)
+
+    def _fuse(self, opt: Any, todo: list, conds: list[str], lines: list[str]) -> None:
+        """The whole step as one function: the plan's conditions and the parameters' hooks checked
+        first (None when one fails: `run` then takes the step), then the forward and backward, each
+        `.grad` handed over (None for the optimizer's other parameters, as `zero_grad` leaves them),
+        the update, and the optimizer's bookkeeping."""
+        if any(g.array.dtype != g.param.data.dtype for g in todo):
+            return
+        ids = {id(g.param) for g in todo}
+        self.ns.update(_stepped=opt._stepped, MOVED=self.moved)
+        n_args = len(self.trace.tracer.arg_is_tensor)
+        code = "\n".join([
+            f"def fused(A, {', '.join(f'a{i}' for i in range(n_args))}):",
+            "    if not (" + "\n            and ".join([*conds, *(f"not {g.name}._hooks" for g in todo)]) + "):",
+            "        return None",
+            *self.body,
+            *(f"    {g.name}.grad = {expr}" for g, expr in zip(todo, self.grads)),
+            *(f"    {self.param_name(q)}.grad = None" for q in opt.params if id(q) not in ids),
+            *(f"    {line}" for line in lines),
+            "    _stepped()",
+            "    _mark(MOVED)",
+            "    return loss",
+        ]) + "\n"
+        exec(builtins.compile(code, "<ad.compile fused step>", "exec"), self.ns)
+        self.fused = self.ns["fused"]
         self.code += "\n\n" + code

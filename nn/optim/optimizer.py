@@ -211,13 +211,17 @@ class Optimizer:
     #: parameters, not its state (which changes every step and is read afresh).
     __compile_watch__ = ("param_groups",)
 
-    def _update_source(self, i: int, p: str, name: Callable[[Any, str], str]) -> Any:
-        """For a compiled step: `_update` of parameter i written out as straight-line code, as
-        (conditions, lines). The lines update the Parameter named `p` from its `.grad`, reading the
-        hyperparameters from its group on every step; the conditions (expressions) say the plan
-        still holds (same state arrays, same flags). `name(obj, hint)` names an object for the code.
-        None while the state is not made yet (the first step makes it); NotImplemented for an
-        optimizer without one (the compiled step then calls `_step_checked()`, the same update)."""
+    def _update_source(self, i: int, name: Callable[[Any, str], str]) -> Any:
+        """For a compiled step: `_update` of parameter i written out as code, (conds, head, body, state).
+
+        `conds` are expressions that hold while this plan does (the same flags, the same state
+        arrays); `head` lines run once a step (hyperparameters read afresh from the group, step
+        counts); `body` lines run on one block and read or write only the block's arrays, named
+        `u{i}_w` (the parameter), `u{i}_g` (its gradient), `u{i}_s` and `u{i}_t` (scratch) and
+        `u{i}_<key>` for each state array in `state` ({key: array}), which is cut into blocks as the
+        parameter is. `name(obj, hint)` names an object for the code. None while the state is not
+        made yet (the first step makes it); NotImplemented for an optimizer without one (the
+        compiled step then calls `_step_checked()`, the same update)."""
         return NotImplemented
 
     # ----------------------------------------------------------------- gradients

@@ -93,38 +93,41 @@ class SGD(Optimizer):
         np.multiply(d, h["lr"], out=s)
         w -= s
 
-    def _update_source(self, i: int, p: str, name: Any) -> Any:
-        """`_update` above, line for line, as straight-line code for a compiled step (see Optimizer)."""
+    def _update_source(self, i: int, name: Any) -> Any:
+        """`_update` above, line for line, as code for a compiled step (see Optimizer._update_source)."""
         h, w = self._group_of[i], self.params[i].data
         mom, wd, damp, nesterov = (bool(h[k]) for k in ("momentum", "weight_decay", "dampening", "nesterov"))
         v = self._velocity[i] if mom else None
         if mom and (v is None or v.shape != w.shape or v.dtype != w.dtype):
             return None
-        H, S, T = name(h, "group"), name(np.empty_like(w), "s"), name(np.empty_like(w), "t")
+        H, u = name(h, "group"), f"u{i}_"
         conds = [f"{name(self._group_of, 'groups')}[{i}] is {H}",
                  *(f"bool({H}[{k!r}]) is {flag}" for k, flag in
                    (("momentum", mom), ("weight_decay", wd), ("dampening", damp), ("nesterov", nesterov)))]
-        lines = [f"w{i} = {p}.data", f"d{i} = {p}.grad"]
-        d = f"d{i}"
+        head, body, state = [f"{u}lr = {H}['lr']"], [], {}
+        d = f"{u}g"
         if wd:  # g + λw
-            lines += [f"np.multiply(w{i}, {H}['weight_decay'], out={S})", f"np.add({S}, d{i}, out={S})"]
-            d = S
+            head.append(f"{u}wd = {H}['weight_decay']")
+            body += [f"np.multiply({u}w, {u}wd, out={u}s)", f"np.add({u}s, {u}g, out={u}s)"]
+            d = f"{u}s"
         if mom:
-            V = name(v, "v")
-            conds.append(f"{name(self._velocity, 'velocity')}[{i}] is {V}")
-            lines += [f"mu{i} = {H}['momentum']", f"np.multiply({V}, mu{i}, out={V})"]
+            state["v"] = v
+            conds.append(f"{name(self._velocity, 'velocity')}[{i}] is {name(v, 'v')}")
+            head.append(f"{u}mu = {H}['momentum']")
+            body.append(f"np.multiply({u}v, {u}mu, out={u}v)")
             if damp:  # the first step (no dampening) made the velocity eagerly
-                lines += [f"np.multiply({d}, 1 - {H}['dampening'], out={T})", f"np.add({V}, {T}, out={V})"]
+                head.append(f"{u}keep = 1 - {H}['dampening']")
+                body += [f"np.multiply({d}, {u}keep, out={u}t)", f"np.add({u}v, {u}t, out={u}v)"]
             else:
-                lines.append(f"np.add({V}, {d}, out={V})")
+                body.append(f"np.add({u}v, {d}, out={u}v)")
             if nesterov:
-                t = S if d != S else T
-                lines += [f"np.multiply({V}, mu{i}, out={t})", f"np.add({t}, {d}, out={t})"]
+                t = f"{u}s" if d != f"{u}s" else f"{u}t"
+                body += [f"np.multiply({u}v, {u}mu, out={t})", f"np.add({t}, {d}, out={t})"]
                 d = t
             else:
-                d = V
-        lines += [f"np.multiply({d}, {H}['lr'], out={S})", f"np.subtract(w{i}, {S}, out=w{i})"]
-        return conds, lines
+                d = f"{u}v"
+        body += [f"np.multiply({d}, {u}lr, out={u}s)", f"np.subtract({u}w, {u}s, out={u}w)"]
+        return conds, head, body, state
 
 
 class Adam(Optimizer):
@@ -200,40 +203,43 @@ class Adam(Optimizer):
         s *= lr / (1 - b1**k)
         w -= s
 
-    def _update_source(self, i: int, p: str, name: Any) -> Any:
-        """`_step_one` and `_update` above, line for line, as straight-line code for a compiled step."""
+    def _update_source(self, i: int, name: Any) -> Any:
+        """`_step_one` and `_update` above, line for line, as code for a compiled step (see Optimizer)."""
         h, w = self._group_of[i], self.params[i].data
         m, v, ams, wd = self._m[i], self._v[i], bool(h["amsgrad"]), bool(h["weight_decay"])
         vmax = self._vmax[i] if ams else None
         if m is None or m.shape != w.shape or m.dtype != w.dtype or (ams and vmax is None):
             return None
-        H, S, T, M, V = (name(x, hint) for x, hint in
-                         ((h, "group"), (np.empty_like(w), "s"), (np.empty_like(w), "t"), (m, "m"), (v, "v")))
-        steps = name(self._steps, "steps")
+        H, u, steps = name(h, "group"), f"u{i}_", name(self._steps, "steps")
         conds = [f"{name(self._group_of, 'groups')}[{i}] is {H}", f"bool({H}['amsgrad']) is {ams}",
-                 f"bool({H}['weight_decay']) is {wd}", f"{name(self._m, 'ms')}[{i}] is {M}",
-                 f"{name(self._v, 'vs')}[{i}] is {V}"]
-        lines = [f"w{i} = {p}.data", f"g{i} = {p}.grad", f"{steps}[{i}] += 1", f"k{i} = {steps}[{i}]",
-                 f"lr{i}, (b1_{i}, b2_{i}), eps{i}, wd{i} = {H}['lr'], {H}['betas'], {H}['eps'], {H}['weight_decay']"]
-        g = f"g{i}"
+                 f"bool({H}['weight_decay']) is {wd}", f"{name(self._m, 'ms')}[{i}] is {name(m, 'm')}",
+                 f"{name(self._v, 'vs')}[{i}] is {name(v, 'v')}"]
+        state = {"m": m, "v": v}
+        # The step's scalars, as `_update` computes them on each block: the same floats, once.
+        head = [f"{steps}[{i}] += 1", f"{u}k = {steps}[{i}]",
+                f"{u}lr, ({u}b1, {u}b2), {u}eps, {u}wd = {H}['lr'], {H}['betas'], {H}['eps'], {H}['weight_decay']",
+                f"{u}c1, {u}c2 = 1 - {u}b1, 1 - {u}b2",
+                f"{u}root = _sqrt(1 - {u}b2**{u}k)", f"{u}rate = {u}lr / (1 - {u}b1**{u}k)"]
+        body, g = [], f"{u}g"
         if wd and self._decoupled:
-            lines.append(f"np.multiply(w{i}, 1 - lr{i} * wd{i}, out=w{i})")
+            head.append(f"{u}decay = 1 - {u}lr * {u}wd")
+            body.append(f"np.multiply({u}w, {u}decay, out={u}w)")
         elif wd:
-            lines += [f"np.multiply(w{i}, wd{i}, out={T})", f"np.add({T}, g{i}, out={T})"]
-            g = T
-        lines += [f"np.multiply({M}, b1_{i}, out={M})", f"np.multiply({g}, 1 - b1_{i}, out={S})", f"np.add({M}, {S}, out={M})",
-                  f"np.multiply({V}, b2_{i}, out={V})", f"np.multiply({g}, {g}, out={S})",
-                  f"np.multiply({S}, 1 - b2_{i}, out={S})", f"np.add({V}, {S}, out={V})"]
-        vv = V
+            body += [f"np.multiply({u}w, {u}wd, out={u}t)", f"np.add({u}t, {u}g, out={u}t)"]
+            g = f"{u}t"
+        body += [f"np.multiply({u}m, {u}b1, out={u}m)", f"np.multiply({g}, {u}c1, out={u}s)", f"np.add({u}m, {u}s, out={u}m)",
+                 f"np.multiply({u}v, {u}b2, out={u}v)", f"np.multiply({g}, {g}, out={u}s)",
+                 f"np.multiply({u}s, {u}c2, out={u}s)", f"np.add({u}v, {u}s, out={u}v)"]
+        vv = f"{u}v"
         if ams:
-            VMAX = name(vmax, "vmax")
-            conds.append(f"{name(self._vmax, 'vmaxes')}[{i}] is {VMAX}")
-            lines.append(f"np.maximum({VMAX}, {V}, out={VMAX})")
-            vv = VMAX
-        lines += [f"np.sqrt({vv}, out={S})", f"np.divide({S}, _sqrt(1 - b2_{i}**k{i}), out={S})",
-                  f"np.add({S}, eps{i}, out={S})", f"np.divide({M}, {S}, out={S})",
-                  f"np.multiply({S}, lr{i} / (1 - b1_{i}**k{i}), out={S})", f"np.subtract(w{i}, {S}, out=w{i})"]
-        return conds, lines
+            state["vmax"] = vmax
+            conds.append(f"{name(self._vmax, 'vmaxes')}[{i}] is {name(vmax, 'vmax')}")
+            body.append(f"np.maximum({u}vmax, {u}v, out={u}vmax)")
+            vv = f"{u}vmax"
+        body += [f"np.sqrt({vv}, out={u}s)", f"np.divide({u}s, {u}root, out={u}s)", f"np.add({u}s, {u}eps, out={u}s)",
+                 f"np.divide({u}m, {u}s, out={u}s)", f"np.multiply({u}s, {u}rate, out={u}s)",
+                 f"np.subtract({u}w, {u}s, out={u}w)"]
+        return conds, head, body, state
 
 
 class AdamW(Adam):
