@@ -1,19 +1,22 @@
 """The playground in a notebook (issue 27): `nn.playground.widget(dataset="spiral", hidden=[8, 8])` in JupyterLab,
 driven by Playwright in Chromium: it draws the page, trains in the kernel, plays, pauses, takes a preset
-and exports, with no server of ours and nothing from a CDN.
+and exports, with no server of ours and nothing from a CDN; and several widgets in one notebook are
+independent (each one's controls drive only its own training, each draws only into itself), while two
+views of one widget show its one training.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,7 +28,11 @@ pytest.importorskip("jupyterlab")
 nbformat = pytest.importorskip("nbformat")
 pytestmark = pytest.mark.xdist_group("playground-widget")
 ROOT = Path(__file__).resolve().parent.parent
-CELL = 'import nn.playground\nw = nn.playground.widget(dataset="spiral", hidden=[8, 8])\nw'
+CELLS = [
+    'import nn.playground\nw = nn.playground.widget(dataset="spiral", hidden=[8, 8])\nw',
+    'v = nn.playground.widget(dataset="xor", hidden=[3], lr=0.1)\nv',  # a second playground beside the first
+    "w  # the first one again: a second view of the same training",
+]
 
 
 def free_port() -> int:
@@ -38,7 +45,7 @@ def free_port() -> int:
 def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 serving a folder with one notebook, whose kernel imports this checkout."""
     folder = tmp_path_factory.mktemp("lab")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in CELLS])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "playground.ipynb")
     port = free_port()
@@ -79,53 +86,144 @@ def browser():
         yield b
 
 
-def test_the_widget_trains_in_the_kernel_with_the_pages_controls(lab, browser):
+def test_the_widgets_style_sheet_names_no_id():
+    """In a notebook each view's ids take a prefix of its own: a rule naming an id would match no widget."""
+    from nn.playground.widget import scoped_css
+
+    selectors = re.findall(r"([^{}]+)\{", scoped_css())
+    assert len(selectors) > 50 and [s for s in selectors if "#" in s] == []
+
+
+class View:
+    """One widget's view in the page: its root div, its elements by the page's ids, its page state.
+
+    In a widget the page's ids carry the view's own prefix (the root's data-prefix), so that two
+    widgets' ids never meet; its state is the root's `playground` (the page's is window.playground).
+    """
+
+    def __init__(self, page: Any, n: int) -> None:
+        self.page = page
+        self.root = page.locator(".autodiff-playground").nth(n)
+        self.root.locator("canvas.boundary").wait_for(timeout=120000)
+        self.handle = self.root.element_handle()
+        self.prefix = self.root.evaluate("r => r.dataset.prefix || ''")
+
+    def el(self, name: str) -> Any:
+        return self.root.locator(f"#{self.prefix}{name}")
+
+    def wait(self, condition: str, timeout: float = 60000) -> None:
+        """Wait until `condition` holds, in which `p` is this view's state and `$(id)` its element."""
+        self.page.wait_for_function(
+            "(r) => { const p = r.playground, $ = (id) => r.querySelector('#' + (r.dataset.prefix || '') + id);"
+            f" return {condition}; }}", arg=self.handle, timeout=timeout)
+
+    def get(self, expression: str) -> Any:
+        return self.root.evaluate(f"(r) => r.playground.{expression}")
+
+
+def run_cell(page: Any, n: int) -> View:
+    """Run the notebook's n-th cell, whose output is a widget's view; that view, drawn and connected."""
+    page.locator(".jp-Notebook .jp-Cell .cm-content").nth(n).click()
+    wait(page, "document.activeElement && document.activeElement.closest('.jp-Cell') !== null")
+    before = page.locator(".autodiff-playground").count()
+    page.keyboard.press("Shift+Enter")
+    wait(page, f"document.querySelectorAll('.autodiff-playground').length > {before}", 120000)
+    return View(page, before)
+
+
+@pytest.fixture(scope="module")
+def notebook(lab, browser):
+    """The notebook open in JupyterLab with its kernel idle; the page's JavaScript errors and its requests
+    outside JupyterLab collected."""
     url, _folder = lab
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    outside: list[str] = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((url, "blob:", "data:")) else None)
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.outside = []
+    page.on("request", lambda r: page.outside.append(r.url) if not r.url.startswith((url, "blob:", "data:")) else None)
     page.goto(url + "lab/tree/playground.ipynb")
     page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120000)
-    # the kernel is up and idle, and the cell's editor takes keys
     wait(page, "document.querySelector('#jp-main-statusbar') !== null"
                " && document.querySelector('#jp-main-statusbar').innerText.includes('| Idle')", 120000)
-    page.click(".jp-Notebook .jp-Cell .cm-content")
-    wait(page, "document.activeElement && document.activeElement.closest('.jp-Cell') !== null")
-    page.keyboard.press("Shift+Enter")
-    page.wait_for_selector(".autodiff-playground #boundary", timeout=120000)
-    wait(page, "window.playground && window.playground.state.settings && window.playground.state.frame", 120000)
-    settings = page.evaluate("window.playground.state.settings")
+    yield page
+    context.close()
+
+
+def test_the_widget_trains_in_the_kernel_with_the_pages_controls(notebook):
+    page = notebook
+    first = run_cell(page, 0)
+    first.wait("p && p.state.settings && p.state.frame", 120000)
+    settings = first.get("state.settings")
     assert (settings["dataset"], settings["hidden"]) == ("spiral", "8,8")
-    assert page.inner_text(".autodiff-playground #connection") == "connected"
+    assert first.el("connection").text_content() == "connected"
     assert "playground.ipynb" in page.url  # the set-up is not written into JupyterLab's address
     # the controls reach the kernel: play, then pause
-    page.locator(".autodiff-playground #play").click()
-    wait(page, "parseInt(document.querySelector('.autodiff-playground #epoch').textContent) >= 10", 120000)
-    page.locator(".autodiff-playground #play").click()
-    wait(page, "!window.playground.state.playing", 30000)
-    assert page.evaluate("window.playground.history.rows.length") >= 11
+    first.el("play").click()
+    first.wait("parseInt($('epoch').textContent) >= 10", 120000)
+    first.el("play").click()
+    first.wait("!p.state.playing", 30000)
+    assert first.get("history.rows.length") >= 11
     # a preset restarts it on its own set-up
-    page.locator(".autodiff-playground #preset-4").click()
-    wait(page, "window.playground.state.settings.dataset === 'circle' && window.playground.state.frame.sizes.join() === '2,3,2'"
-               " && window.playground.state.frame.epoch === 0", 60000)
-    page.locator(".autodiff-playground #step").click()
-    wait(page, "window.playground.state.frame.epoch === 1", 60000)
-    assert "Local minima" in page.inner_text(".autodiff-playground #preset-text")
+    first.el("preset-4").click()
+    first.wait("p.state.settings.dataset === 'circle' && p.state.frame.sizes.join() === '2,3,2' && p.state.frame.epoch === 0")
+    first.el("step").click()
+    first.wait("p.state.frame.epoch === 1")
+    assert "Local minima" in first.el("preset-text").text_content()
     # the graph and its legend came from the kernel
-    wait(page, "document.querySelector('.autodiff-playground #graph svg') !== null", 60000)
-    assert "W⁽¹⁾" in page.inner_text(".autodiff-playground #explain")
+    first.wait("$('graph').querySelector('svg') !== null")
+    assert "W⁽¹⁾" in first.el("explain").text_content()
     # export: the weights the kernel trained, as .npz
     with page.expect_download() as download:
-        page.locator(".autodiff-playground #export-weights").click()
+        first.el("export-weights").click()
     data = Path(download.value.path()).read_bytes()
     with np.load(io.BytesIO(data), allow_pickle=False) as weights:
         assert weights["0.weight"].shape == (3, 2)
-    assert errors == [], errors
-    assert outside == [], outside  # nothing from a CDN
+    assert page.errors == [], page.errors
+    assert page.outside == [], page.outside  # nothing from a CDN
     # JupyterLab's own looks are untouched: the page's style sheet is scoped to the widget
     assert page.evaluate("getComputedStyle(document.body).minWidth") in ("0px", "auto")
-    json.dumps(settings)
-    context.close()
+
+
+def test_two_widgets_in_one_notebook_are_independent(notebook):
+    page = notebook
+    if page.locator(".autodiff-playground").count() == 0:  # run on its own (pytest -k)
+        run_cell(page, 0)
+    first = View(page, 0)
+    second = run_cell(page, 1)
+    # each draws into its own elements: the second's connection, data set and epoch are its own
+    second.wait("$('connection').textContent === 'connected' && $('dataset').value === 'xor'"
+                " && $('presets').children.length > 0 && p && p.state.frame && p.state.frame.epoch === 0")
+    assert first.el("connection").text_content() == "connected"
+    assert first.get("state.settings.dataset") != "xor"
+    ids = page.evaluate("[...document.querySelectorAll('.autodiff-playground [id]')].map((e) => e.id)")
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    assert twice == [], twice  # no id twice
+    # play in the first only: its epoch counter moves on, the second's stays at 0
+    start = int(first.el("epoch").text_content())
+    first.el("play").click()
+    first.wait(f"parseInt($('epoch').textContent) >= {start + 5}")
+    first.el("play").click()
+    first.wait("!p.state.playing")
+    assert second.el("epoch").text_content() == "0"
+    assert second.get("state.frame.epoch") == 0 and second.get("state.playing") is False
+    assert second.get("history.rows.length") == 1
+    # a control of the second changes only the second's settings (a label too: its `for` is its own)
+    lr, features = first.get("state.settings.lr"), first.get("state.settings.features")
+    second.el("lr").fill("0.3")
+    second.el("lr").press("Enter")
+    second.wait("p.state.settings.lr === '0.3'")
+    second.root.locator("label[for$='feature-x1sq']").click()
+    second.wait("p.state.settings.features.split(',').includes('x1sq')")
+    assert (first.get("state.settings.lr"), first.get("state.settings.features")) == (lr, features)
+    assert first.el("lr").input_value() == lr and not first.el("feature-x1sq").is_checked()
+    # the same widget shown twice: two views of one training, each drawn in itself, both mirroring it
+    again = run_cell(page, 2)
+    again.wait("$('connection').textContent === 'connected' && p && p.state.frame")
+    epoch = again.get("state.frame.epoch") + 1
+    again.el("step").click()
+    again.wait(f"p.state.frame.epoch === {epoch}")
+    first.wait(f"p.state.frame.epoch === {epoch} && $('epoch').textContent === '{epoch}'")
+    assert first.get("state.settings") == again.get("state.settings")
+    assert second.get("state.frame.epoch") == 0
+    assert page.errors == [], page.errors

@@ -23,13 +23,13 @@ from autodiff.extras import require
 
 STATIC = Path(__file__).resolve().parent / "static"
 # the page's modules, each after those it imports
-ORDER = ("colours.js", "fragment.js", "charts.js", "boundary.js", "points.js", "network.js", "graph.js", "controls.js",
+ORDER = ("colours.js", "fragment.js", "dom.js", "charts.js", "boundary.js", "points.js", "network.js", "graph.js", "controls.js",
          "app.js")
 SCOPE = ".autodiff-playground"
 
 
 def page_html() -> str:
-    """The page's body, without its script: the widget's markup, with the page's ids."""
+    """The page's body, without its script: the widget's markup, with the page's ids (each view prefixes them)."""
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     body = html[html.index("<body>") + len("<body>"): html.index("</body>")]
     return body.replace("it trains on the server", "it trains in this notebook's kernel")

@@ -1,6 +1,8 @@
 // The playground as a Jupyter widget (anywidget): the page's own modules, training in the kernel.
 // The modules come from the Python package as text and are loaded as ES modules from blob URLs, each
 // import of "./name.js" pointing at its module's URL: no CDN, no build step, the page's code unchanged.
+// Each view is a playground of its own: its markup in its own div, its ids with its own prefix (a
+// notebook may show several playgrounds, or one twice), its own state.
 function load(modules, order) {
   const urls = {};
   for (const name of order) {
@@ -10,25 +12,35 @@ function load(modules, order) {
   return import(urls["app.js"]);
 }
 
+let views = 0; // for each view's prefix; a random part keeps two loads of this module apart too
+const SALT = Math.random().toString(36).slice(2, 7);
+
 export default {
   async render({ model, el }) {
     const root = document.createElement("div");
     root.className = "autodiff-playground";
     root.innerHTML = model.get("_html");
     el.append(root);
+    // keys typed into its fields are the playground's, not JupyterLab's shortcuts (there Enter, which sends
+    // a typed value, would only enter a cell's editor), as ipywidgets' own inputs do
+    root.addEventListener("keydown", (e) => { if (e.target.closest("input, select, textarea")) e.stopPropagation(); });
     const app = await load(model.get("_modules"), model.get("_order"));
+    let onMessage = null;
     const transport = {
       send: (message) => model.send(message),
       listen(ctx) {
-        const onMessage = (message) => ctx.receive(message);
+        onMessage = (message) => ctx.receive(message);
         model.on("msg:custom", onMessage);
         ctx.connected(true, "connected");
         model.send({ type: "ready" }); // the kernel answers with everything the page needs
-        transport.close = () => model.off("msg:custom", onMessage);
       },
-      close() {},
+      close() {
+        if (onMessage) model.off("msg:custom", onMessage);
+        onMessage = null;
+      },
     };
-    app.start(transport, { fragment: false });
-    return () => transport.close();
+    views += 1;
+    const playground = app.start(transport, { fragment: false, root, prefix: `pg${SALT}${views}-` });
+    return () => playground.stop();
   },
 };

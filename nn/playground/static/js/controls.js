@@ -1,14 +1,14 @@
 // The controls: each sends its value to the server when changed; each shows what the server accepted,
-// or, next to it, why not. What the server checks is said once, in the server.
+// or, next to it, why not. What the server checks is said once, in the server. `$` looks up the
+// page's elements by id in one playground's root (dom.js).
 import { writeFragment } from "./fragment.js";
 
-const $ = (id) => document.getElementById(id);
 export const VIEW = ["show-test", "discretize"]; // the page's own options, kept in the fragment too
 const TYPED = ["lr", "momentum", "reg-rate", "batch-size", "seed", "hidden"];
 const CHOSEN = ["activation", "optimizer", "dropout", "regularization", "speed", "dataset", "classes"];
 
-export function featureBoxes() {
-  return [...document.querySelectorAll(".feature input[type=checkbox]")];
+export function featureBoxes($) {
+  return $.all(".feature input[type=checkbox]");
 }
 
 // Merge a settings reply: the values it was given lose their old errors and take the new ones.
@@ -18,7 +18,7 @@ export function takeErrors(state, reply) {
 }
 
 // Controls show what the server accepted; a control with an error shows the value it refused.
-export function showSettings(state) {
+export function showSettings(state, $) {
   const s = state.settings, errors = state.errors, hello = state.hello;
   for (const key of hello.fields) {
     const error = $(`error-${key}`);
@@ -35,7 +35,7 @@ export function showSettings(state) {
   $("noise-value").textContent = s.noise;
   const regression = hello.regression.includes(s.dataset);
   const chosen = s.features.split(",");
-  for (const box of featureBoxes()) {
+  for (const box of featureBoxes($)) {
     const name = box.closest(".feature").dataset.feature;
     // what trains, also when a click was refused (the last feature unchecked); but an answer to an
     // earlier click must not undo a later one still on its way
@@ -53,9 +53,9 @@ export function showSettings(state) {
   if (state.fragment) writeFragment({ ...s, ...Object.fromEntries(VIEW.filter((k) => $(k).checked).map((k) => [k, "1"])) });
 }
 
-// ctx: { state, set(values), send(message), currentHidden(), onDataset(), onView(), graph }
+// ctx: { $, state, set(values), send(message), currentHidden(), onDataset(), onView(), graph }
 export function wireControls(ctx) {
-  const { state, set, send } = ctx;
+  const { $, state, set, send } = ctx;
   for (const key of TYPED) $(key).addEventListener("input", () => state.editing.add(key));
   for (const key of [...TYPED, ...CHOSEN]) {
     $(key).addEventListener("change", () => {
@@ -68,10 +68,10 @@ export function wireControls(ctx) {
     $(key).addEventListener("input", () => { $(`${key}-value`).textContent = $(key).value; });
     $(key).addEventListener("change", () => set({ [key]: $(key).value }));
   }
-  for (const box of featureBoxes()) {
+  for (const box of featureBoxes($)) {
     // the disabled ones too: the sine ignores x₂'s features but keeps them for the next data set
     box.addEventListener("change", () => {
-      set({ features: featureBoxes().filter((b) => b.checked).map((b) => b.closest(".feature").dataset.feature).join(",") });
+      set({ features: featureBoxes($).filter((b) => b.checked).map((b) => b.closest(".feature").dataset.feature).join(",") });
     });
   }
   $("play").addEventListener("click", () => send({ type: state.playing ? "pause" : "play" }));

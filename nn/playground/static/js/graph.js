@@ -3,9 +3,11 @@
 const PT = 4 / 3; // Graphviz measures in points; CSS pixels are 3/4 of a point
 
 export class GraphView {
-  constructor(box, legend) {
+  // prefix: for Graphviz's ids (node1, edge1…), so that two playgrounds in one notebook never share one (dom.js)
+  constructor(box, legend, prefix = "") {
     this.box = box;
     this.legend = legend;
+    this.prefix = prefix;
     this.scale = 1; // 1: Graphviz's own size, its 10 pt labels at 13 px
     this.svg = null;
     this.natural = [0, 0];
@@ -43,6 +45,7 @@ export class GraphView {
       const { scrollLeft, scrollTop } = this.box;
       this.box.innerHTML = message.svg.slice(message.svg.indexOf("<svg"));
       this.svg = this.box.querySelector("svg");
+      if (this.prefix) for (const el of this.svg.querySelectorAll("[id]")) el.id = this.prefix + el.id;
       const [, , w, h] = (this.svg.getAttribute("viewBox") || "0 0 100 100").split(/[ ,]+/).map(Number);
       this.natural = [w * PT, h * PT];
       this.svg.removeAttribute("width");

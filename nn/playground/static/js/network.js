@@ -6,15 +6,16 @@ const SVG = "http://www.w3.org/2000/svg";
 const UNIT = 10;
 
 export class NetworkView {
-  // callbacks: setHidden(sizes), setWeight(layer, to, from, value)
-  constructor(root, callbacks) {
-    this.root = root;
-    this.layersEl = root.querySelector("#layers");
-    this.svg = root.querySelector("#links");
-    this.editor = root.querySelector("#weight-editor");
-    this.editorInput = root.querySelector("#weight-value");
-    this.editorLabel = root.querySelector("#weight-label");
-    this.editorError = root.querySelector("#error-weight");
+  // $: the page's elements by id (dom.js); callbacks: setHidden(sizes), setWeight(layer, to, from, value);
+  // signal: aborts the listener this view puts on the document
+  constructor($, callbacks, signal) {
+    const root = (this.root = $("network"));
+    this.layersEl = $("layers");
+    this.svg = $("links");
+    this.editor = $("weight-editor");
+    this.editorInput = $("weight-value");
+    this.editorLabel = $("weight-label");
+    this.editorError = $("error-weight");
     this.callbacks = callbacks;
     this.key = "";
     this.editing = null;
@@ -30,8 +31,8 @@ export class NetworkView {
       this.callbacks.setWeight(layer, to, from, value);
     });
     document.addEventListener("mousedown", (e) => {
-      if (this.editing && !this.editor.contains(e.target) && !e.target.closest?.(".hit, .node")) this.closeEditor();
-    });
+      if (this.editing && !this.editor.contains(e.target) && !(root.contains(e.target) && e.target.closest?.(".hit, .node"))) this.closeEditor();
+    }, { signal });
   }
 
   // Lay the view out for layer sizes [inputs, hidden…, outputs] over the named input features.

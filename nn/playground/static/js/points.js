@@ -39,12 +39,11 @@ export function round(v) {
   return Math.round(v * 1000) / 1000;
 }
 
-const $ = (id) => document.getElementById(id);
-
-// Drawing on the output view and uploading a CSV. ctx: { state, boundary, set(values) }.
+// Drawing on the output view and uploading a CSV. ctx: { $ (the page's elements, dom.js), state, boundary, set(values) }.
 export class OwnPoints {
   constructor(ctx) {
     this.ctx = ctx;
+    const $ = (this.$ = ctx.$);
     this.drawing = false;
     const canvas = $("boundary");
     $("draw").addEventListener("click", () => (this.drawing ? this.stop() : this.start()));
@@ -59,8 +58,8 @@ export class OwnPoints {
 
   // A word on what to do next, in grey: not an error.
   note(text) {
-    $("error-points").textContent = "";
-    $("note-points").textContent = text;
+    this.$("error-points").textContent = "";
+    this.$("note-points").textContent = text;
   }
 
   // The points on the page: the ones being drawn, or none (the view shows the data set's).
@@ -78,8 +77,8 @@ export class OwnPoints {
 
   start() {
     this.drawing = true;
-    $("draw").setAttribute("aria-pressed", "true");
-    $("boundary").classList.add("drawing");
+    this.$("draw").setAttribute("aria-pressed", "true");
+    this.$("boundary").classList.add("drawing");
     const points = this.current();
     this.show(points);
     this.note(points.length ? "" : "click on the output to add points of the chosen class; 4 of two classes start training");
@@ -87,8 +86,8 @@ export class OwnPoints {
 
   stop() {
     this.drawing = false;
-    $("draw").setAttribute("aria-pressed", "false");
-    $("boundary").classList.remove("drawing");
+    this.$("draw").setAttribute("aria-pressed", "false");
+    this.$("boundary").classList.remove("drawing");
     this.note("");
     this.show(null);
   }
@@ -97,17 +96,17 @@ export class OwnPoints {
     const { state, boundary } = this.ctx;
     if (!this.drawing || !state.data) return;
     if (state.data.regression) {
-      $("error-points").textContent = "your own points are for classification: pick another data set first";
+      this.$("error-points").textContent = "your own points are for classification: pick another data set first";
       return;
     }
-    const r = $("boundary").getBoundingClientRect();
+    const r = this.$("boundary").getBoundingClientRect();
     const [x, y] = boundary.toData(e.clientX - r.left, e.clientY - r.top);
     const points = [...(state.pending || [])];
     if (e.shiftKey) {
       const i = nearest(points, x, y);
       if (i >= 0) points.splice(i, 1);
     } else {
-      points.push([x, y, Number($("draw-class").value)]);
+      points.push([x, y, Number(this.$("draw-class").value)]);
     }
     this.show(points);
     // fewer than 4 points, or one class, is a drawing in progress, not an error: say what is missing
@@ -122,7 +121,7 @@ export class OwnPoints {
   }
 
   async upload() {
-    const file = $("upload").files[0];
+    const file = this.$("upload").files[0];
     if (!file) return;
     try {
       const { classes, points: limit } = this.ctx.state.hello.limits;
@@ -130,9 +129,9 @@ export class OwnPoints {
       this.stop();
       this.send(points);
     } catch (err) {
-      $("error-points").textContent = err.message;
+      this.$("error-points").textContent = err.message;
     }
-    $("upload").value = "";
+    this.$("upload").value = "";
   }
 
   send(points) {
