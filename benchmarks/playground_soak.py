@@ -5,10 +5,12 @@ page plays, sends bad messages now and then (not JSON, an unknown type, a bad se
 text), and leaves, a third of them in the middle of a step. After each round, once the pages'
 loops have ended, it prints the resident memory of the server and of each of its worker processes,
 their threads, and how much of each worker's memory is the main heap (brk) and how much other
-anonymous mappings (malloc's per-thread arenas, NumPy's large buffers), and appends the round to a
-CSV; at the end a markdown table every `--every` minutes.
+anonymous mappings (malloc's other arena, Python's object arenas, buffers mapped on their own), and
+appends the round to a CSV; at the end a markdown table, a row per `--every` minutes with the lowest
+and highest memory after its rounds. Exit status 1 if a page met an error or hung.
 
-    .venv/bin/python -m benchmarks.playground_soak --minutes 60 --pages 40 --csv /tmp/soak.csv --markdown /tmp/soak.md
+    nice -n 19 .venv/bin/python -m benchmarks.playground_soak --minutes 60 --pages 40 --csv soak.csv --markdown soak.md
+    .venv/bin/python -m benchmarks.playground_soak --table soak.csv --every 10   # the table again, from the CSV
 """
 
 from __future__ import annotations
@@ -143,8 +145,8 @@ def soak(minutes: float, pages: int, round_seconds: float, workers_wanted: int, 
                 errors, ended = play_round(url, pages, round_seconds)
                 now = settle(pid, limit)
                 row = {"round": r, "minutes": round((time.monotonic() - started) / 60, 2), "pages": pages,
-                       "errors": len(errors), "hung": int(not ended), "rss_kb": now["rss"], "threads": now["threads"],
-                       "server_kb": status_one(pid)["rss"]}
+                       "errors": len(errors), "hung": int(not ended), "start_kb": before["rss"], "rss_kb": now["rss"],
+                       "threads": now["threads"], "server_kb": status_one(pid)["rss"]}
                 for i, w in enumerate(workers(pid) or [pid]):
                     m = memory_map(w)
                     row.update({f"w{i}_rss_kb": status_one(w)["rss"], f"w{i}_heap_kb": m["heap"],
@@ -165,28 +167,26 @@ def soak(minutes: float, pages: int, round_seconds: float, workers_wanted: int, 
             assert json.loads(ws.recv(timeout=30))["type"] == "hello"
     finally:
         stop(server)
-    for row in rows:
-        row["start_kb"] = before["rss"]
     return rows
 
 
 def markdown(rows: list[dict], every: float) -> str:
-    """The soak as a table: a row every `every` minutes (the last round at or before each mark)."""
+    """The soak as a table, a row per `every` minutes: the rounds that ended in it, the lowest and highest
+    memory after them (one round's pages can leave 20 MB more or less in malloc than the next's), the
+    workers' after the last, the most threads, and the pages' errors."""
     start = rows[0]["start_kb"]
-    lines = ["| minute | rounds | server + workers (MB) | since start (MB) | workers (MB) | threads | page errors |",
-             "|---:|---:|---:|---:|---|---:|---:|"]
-    marks, mark = [], 0.0
-    for i, row in enumerate(rows):
-        last = i == len(rows) - 1
-        if i == 0 or row["minutes"] >= mark or last:
-            marks.append(row)
-            while mark <= row["minutes"]:
-                mark += every
-    for row in marks:
-        ws = " + ".join(f"{row[k] / 1024:.1f}" for k in row if k.startswith("w") and k.endswith("_rss_kb"))
-        errors = sum(r["errors"] for r in rows if r["round"] <= row["round"])
-        lines.append(f"| {row['minutes']:.1f} | {row['round']} | {row['rss_kb'] / 1024:.1f} | "
-                     f"{(row['rss_kb'] - start) / 1024:+.1f} | {ws} | {row['threads']} | {errors} |")
+    lines = ["| minutes | rounds | server + workers, MB (since start) | workers after the last, MB | threads | page errors |",
+             "|---|---:|---|---|---:|---:|"]
+    windows: dict[int, list[dict]] = {}
+    for row in rows:
+        windows.setdefault(int(row["minutes"] // every), []).append(row)
+    for w, rs in sorted(windows.items()):
+        lo, hi = min(r["rss_kb"] for r in rs), max(r["rss_kb"] for r in rs)
+        last = rs[-1]
+        ws = " + ".join(f"{last[k] / 1024:.1f}" for k in last if k.startswith("w") and k.endswith("_rss_kb"))
+        lines.append(f"| {w * every:g}–{(w + 1) * every:g} | {len(rs)} | {lo / 1024:.0f}–{hi / 1024:.0f} "
+                     f"({(lo - start) / 1024:+.0f} to {(hi - start) / 1024:+.0f}) | {ws} | {max(r['threads'] for r in rs)} | "
+                     f"{sum(r['errors'] + r['hung'] for r in rs)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -199,9 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=float, default=5.0, help="minutes between the markdown table's rows (default: %(default)s)")
     ap.add_argument("--csv", type=Path, help="write every round here")
     ap.add_argument("--markdown", type=Path, help="write the table here")
+    ap.add_argument("--table", type=Path, metavar="CSV", help="no soak: tabulate the rounds of an earlier run's CSV")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    rows = soak(args.minutes, args.pages, args.round_seconds, args.workers, args.csv)
+    if args.table:
+        with open(args.table, newline="") as f:
+            rows = [{k: float(v) if k == "minutes" else int(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    else:
+        rows = soak(args.minutes, args.pages, args.round_seconds, args.workers, args.csv)
     table = markdown(rows, args.every)
     print(table)
     if args.markdown:
