@@ -27,6 +27,24 @@ from websockets.sync.client import connect
 
 from benchmarks.playground import start, stop
 
+# What "bounded" means here (docs/playground.md has the hour it comes from). glibc's malloc keeps much of
+# what a round's pages used at their peak as free memory in its heap, so memory rises over the first
+# rounds, by an amount that grows with the class, and then wanders below a ceiling.
+PER_PAGE_KB = 3_000  # the most the server may keep for each page of the class (an hour at 40 pages: 2.3 MB)
+WARM_ROUNDS = 32  # rounds it may take to reach that ceiling (at 40 pages, 10 s rounds: ~15, about 3 minutes)
+NO_NEW_HIGH_KB = 8_000  # how far past the warm-up's highest memory a later round may go
+
+
+def unbounded(growth: list[int], pages: int) -> str | None:
+    """Why the memory after a run's rounds (kB since the first page, one number a round) is not bounded,
+    or None: past PER_PAGE_KB for each page, or, in a run longer than its warm-up, a new high after it."""
+    if max(growth) >= pages * PER_PAGE_KB:
+        return f"grew by {max(growth):,} kB, more than {PER_PAGE_KB:,} kB for each of {pages} pages"
+    if len(growth) > WARM_ROUNDS and max(growth[WARM_ROUNDS:]) >= max(growth[:WARM_ROUNDS]) + NO_NEW_HIGH_KB:
+        return (f"after its first {WARM_ROUNDS} rounds (high {max(growth[:WARM_ROUNDS]):,} kB) it reached "
+                f"{max(growth[WARM_ROUNDS:]):,} kB")
+    return None
+
 
 def _read(path: str) -> bytes:
     try:
@@ -211,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.markdown:
         args.markdown.write_text(table)
-    return 1 if any(r["errors"] or r["hung"] for r in rows) else 0
+    why = unbounded([r["rss_kb"] - r["start_kb"] for r in rows], rows[0]["pages"])
+    if why:
+        print(f"memory not bounded: {why}")
+    return 1 if why or any(r["errors"] or r["hung"] for r in rows) else 0
 
 
 if __name__ == "__main__":
