@@ -158,6 +158,7 @@ def test_the_widget_trains_in_the_kernel_with_the_pages_controls(notebook):
     assert (settings["dataset"], settings["hidden"]) == ("spiral", "8,8")
     assert first.el("connection").text_content() == "connected"
     assert "playground.ipynb" in page.url  # the set-up is not written into JupyterLab's address
+    assert "address" not in first.root.locator("footer").text_content()
     # the controls reach the kernel: play, then pause
     first.el("play").click()
     first.wait("parseInt($('epoch').textContent) >= 10", 120000)

@@ -32,6 +32,7 @@ def page_html() -> str:
     """The page's body, without its script: the widget's markup, with the page's ids (each view prefixes them)."""
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     body = html[html.index("<body>") + len("<body>"): html.index("</body>")]
+    body = body.replace("; the page keeps its set-up in the address, so a link reproduces it", ", in this notebook's kernel")
     return body.replace("it trains on the server", "it trains in this notebook's kernel")
 
 
