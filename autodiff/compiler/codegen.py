@@ -174,8 +174,7 @@ class Trace:
             got = f"{self._name(check, f'check{n}')}({', '.join(self._static(s) for s in specs)})"
             lines.append(f"    if {got} != {self._name(result, f'expected{n}')}:")
             lines.append("        raise DIVERGED")
-        if self.backs:
-            lines.append(f"    S = [()] * {len(self.backs)}")  # () for what saves nothing (add, sub)
+        s_line = len(lines)  # `S = [None] * n`, once n is known
         # Where each value is last read: its local is free for another value after that.
         last: dict[int, int] = {}
         for k, (_, ins, _, _, slot, _) in enumerate(tr.tape):
@@ -196,25 +195,40 @@ class Trace:
         for j, src in inputs.items():
             if tr.kinds[j] != "const":
                 lines.append(f"    {regs.define(j)} = {src}")
-        saved_index = {k: n for n, k in enumerate(self.backs)}
+        # What the backward reads: an op's own saved tuple in S[n], or, for an op written out, each
+        # value it saves in S[n] of its own, kept once however many ops save it (W4's tanh output is
+        # the next multiplication's input), and a constant by its name: no tuple per op.
+        self.saved_of: dict[int, str | dict[str, str]] = {}
+        kept: dict[int, str] = {}
+        where: list[str] = []  # S[0], S[1], …: one per value kept or saved tuple
+
+        def keep(j: int, value: str) -> str:
+            if tr.kinds[j] == "const":
+                return inputs[j]
+            if j not in kept:
+                kept[j] = f"S[{len(where)}]"
+                where.append(kept[j])
+                lines.append(f"    {kept[j]} = {value}")
+            return kept[j]
+
         for k, (op, ins, static, named, slot, variadic) in enumerate(tr.tape):
             if not live[slot]:
                 continue
             vals = [regs.of.get(j) or inputs[j] for j in ins]
             inline = INLINE.get(op.name) if not (static or named or variadic) else None
             if inline is not None and len(vals) == inline[0].count("{") and tr.shapes[slot]:
-                # A one-expression op written out: its forward's own expression, no call.
-                forward, saved = inline[0].format(*vals), inline[1]
-                keep = f"S[{saved_index[k]}]" if k in backs else None
-                if keep and saved != "()" and "{out}" not in saved:  # saves its inputs: before their names are reused
-                    lines.append(f"    {keep} = {saved.format(*vals)}")
+                # A one-expression op written out: its forward's own expression, no call; its inputs
+                # kept before their names are reused.
+                refs = {r: keep(ins[int(r[1:])], vals[int(r[1:])]) for r in inline[1] if r != "out"} if k in backs else {}
                 for j in dict.fromkeys(ins):
                     if last.get(j) == k and j in regs.of:
                         regs.release(j)
                 out = regs.define(slot)
-                lines.append(f"    {out} = {forward}")
-                if keep and "{out}" in saved:
-                    lines.append(f"    {keep} = {saved.format(*vals, out=out)}")
+                lines.append(f"    {out} = {inline[0].format(*vals)}")
+                if k in backs:
+                    if "out" in inline[1]:
+                        refs["out"] = keep(slot, out)
+                    self.saved_of[k] = refs
                 continue
             f = self._name(op.forward, op.name)
             call_args = [f"[{', '.join(vals)}]"] if variadic else vals
@@ -223,10 +237,15 @@ class Trace:
                 if last.get(j) == k and j in regs.of:
                     regs.release(j)
             out = regs.define(slot)
-            keep = f"S[{saved_index[k]}]" if k in backs else "_"
-            lines.append(f"    {out}, {keep} = {f}({', '.join(call_args)})")
+            saved = "_"
+            if k in backs:
+                saved = self.saved_of[k] = f"S[{len(where)}]"
+                where.append(saved)
+            lines.append(f"    {out}, {saved} = {f}({', '.join(call_args)})")
             if not tr.shapes[slot]:  # NumPy gives scalars, not 0-d arrays, from full reductions
                 lines.append(f"    {out} = _asarray({out})")
+        if where:
+            lines.insert(s_line, f"    S = [None] * {len(where)}")
         out = regs.of[self.out_slot]
         if not self.needs_node:
             lines.append(f"    return _const({out})")
@@ -244,15 +263,18 @@ class Trace:
         regs = _Registers("g")
         lines = [f"def {name}({regs.define(self.out_slot)}, S):"]
         guarded = self._guarded_slots(guard_all)
-        saved_index = {k: n for n, k in enumerate(self.backs)}
         parents = set(self.parents)
         for k, (op, _, _, _, slot, _), flows in self._flows():
-            g, s = regs.of[slot], f"S[{saved_index[k]}]"
+            g, s = regs.of[slot], self.saved_of[k]
+            refs = s if type(s) is dict else None
+            if refs is not None:  # an op written out: its saved tuple, for a VJP that is called
+                s = f"({''.join(refs[r] + ', ' for r in INLINE[op.name][1])})"
             for i, j in flows:
                 inline = INLINE.get(op.name)
                 small = bool(tr.shapes[slot]) and math.prod(tr.shapes[slot]) < INLINE_BELOW
-                if inline is not None and slot not in guarded and small and inline[3] and op.vjps[i] is inline[3][i]:
-                    expr = self.delta_expr(k, op, i, j, inline[2][i].format(g=g, s=s))
+                if (refs is not None and slot not in guarded and small and inline[3]
+                        and op.vjps[i] is inline[3][i]):
+                    expr = self.delta_expr(k, op, i, j, inline[2][i].format(g=g, **refs))
                 else:
                     expr = self.delta_expr(k, op, i, j, g=g, saved=s, guarded=slot in guarded)
                 if j in regs.of:
@@ -354,14 +376,15 @@ def _graph_grad_of(i: int, g: Tensor, z: Tensor, xs: tuple, saved: tuple) -> Ten
 
 #: Ops whose forward is one NumPy expression, written out in the replay instead of called (a call
 #: costs as much as the arithmetic on small arrays: W4's chain of 15,000 one-element ops):
-#: name -> (forward, what it saves, its VJPs, the VJP functions they stand for). Each is the op's own
-#: expression (autodiff/ops/arithmetic.py, elementwise.py), so the values are the same bit for bit;
-#: `vjp_functions` fills the last field, and an op whose VJP is replaced is called again.
+#: name -> (forward, what it saves (its inputs x0, x1 and its output, as the op's own saved tuple),
+#: its VJPs, the VJP functions they stand for). Each is the op's own expression
+#: (autodiff/ops/arithmetic.py, elementwise.py), so the values are the same bit for bit;
+#: `_inline_vjps` fills the last field, and an op whose VJP is replaced is called again.
 INLINE: dict[str, list] = {
-    "add": ["{0} + {1}", "()", ("{g}", "{g}"), None],
-    "sub": ["{0} - {1}", "()", ("{g}", "-{g}"), None],
-    "mul": ["{0} * {1}", "({0}, {1})", ("{g} * {s}[1]", "{g} * {s}[0]"), None],
-    "tanh": ["np.tanh({0})", "({out},)", ("{g} * (1 - {s}[0] * {s}[0])",), None],
+    "add": ["{0} + {1}", (), ("{g}", "{g}"), None],
+    "sub": ["{0} - {1}", (), ("{g}", "-{g}"), None],
+    "mul": ["{0} * {1}", ("x0", "x1"), ("{g} * {x1}", "{g} * {x0}"), None],
+    "tanh": ["np.tanh({0})", ("out",), ("{g} * (1 - {out} * {out})",), None],
 }
 #: VJPs are written out only for arrays this small; past it the ops' own VJPs reuse their buffers.
 INLINE_BELOW = 4096
