@@ -98,7 +98,9 @@ class Compiled:
         reached = self._reached
         # An argument that is also a Tensor the function reads from its closure (`dist(center)`) is
         # one slot in that trace: a call with another Tensor must not replay it.
-        shared = tuple((i, id(a)) for i, a in enumerate(leaves) if id(a) in reached) if reached else ()
+        shared = ()
+        if reached and not reached.isdisjoint(map(id, leaves)):
+            shared = tuple((i, id(a)) for i, a in enumerate(leaves) if id(a) in reached)
         return (state.enabled, tree, aliases(leaves), shared)
 
     def entry(self, args: tuple, kwargs: dict) -> tuple[Trace | _Eager, list, tuple]:
