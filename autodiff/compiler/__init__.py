@@ -15,7 +15,8 @@ cannot be replayed runs eagerly (`compiled`). A whole training step, the optimiz
 included, compiles through `step`.
 
 The package: `tracer` (the tape), `codegen` (the replay's code), `guards` (what a trace depends
-on), `compiled` (the cache and the call), `step` (a compiled training step).
+on), `compiled` (the cache and the call), `step` (a compiled training step: `step_source` writes its
+forward and backward through `kernels`, `update` the optimizer's update).
 """
 
 from __future__ import annotations

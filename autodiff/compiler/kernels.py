@@ -9,7 +9,7 @@ what its op computes, bit for bit: the same ufuncs on the same operands in the s
 so every op works in a compiled step; a kernel only makes it allocate nothing.
 
 A kernel is `forward(c, e) -> bool` and `backward(c, e, g) -> {input position: δ expression}`,
-given the emitter `c` (autodiff.compiler.step) and the entry `e` (its input expressions, static
+given the emitter `c` (autodiff.compiler.step_source) and the entry `e` (its input expressions, static
 arguments, shapes and dtypes, and where its output goes). `forward` returns False when the call is
 one it does not cover (the op then runs as it is).
 """

@@ -27,12 +27,11 @@ import numpy as np
 
 from autodiff import anomaly
 from autodiff.backward import _accumulate
-from autodiff.compiler.codegen import Diverged, Trace, _safe
+from autodiff.compiler.codegen import Diverged, Trace
 from autodiff.compiler.compiled import Compiled
-from autodiff.compiler.kernels import KERNELS
+from autodiff.compiler.step_source import StepSource
 from autodiff.compiler.update import Grad, plan_update
 from autodiff.grad_mode import state
-from autodiff.op import unbroadcast
 from autodiff.tensor import Tensor, _const, mark_modified
 
 
@@ -84,50 +83,13 @@ class CompiledStep:
         return loss
 
 
-class _Entry:
-    """One tape entry as a kernel sees it."""
-
-    def __init__(self, k: int, slot: int) -> None:
-        self.k, self.slot = k, slot
-        self.ins: list[str] = []
-        self.shapes: list[tuple] = []
-        self.dtypes: list[Any] = []
-        self.consts: dict[int, Any] = {}
-        self.static: dict[str, Any] = {}
-        self.static_expr: dict[str, str] = {}
-        self.flows: set[int] = set()
-        self.keep: dict[str, str] = {}
-        self.out_shape: tuple = ()
-        self.out_dtype: Any = None
-
-
-class StepProgram:
-    """The straight-line forward and backward of one trace, into buffers planned now."""
+class StepProgram(StepSource):
+    """A step's source, run: the gradients handed over, the optimizer's update written out once its
+    state exists, and then the whole step as one function."""
 
     def __init__(self, trace: Trace) -> None:
-        self.trace = trace
+        super().__init__(trace)
         tr = trace.tracer
-        self.ns: dict[str, Any] = trace.ns  # one namespace: names made by trace._name land here too
-        self.ns.update(np=np, _asarray=np.asarray, unbroadcast=unbroadcast, _safe=_safe)
-        self.lines: list[str] = []
-        self.n_temp = 0
-        self.n_buf = 0
-        self.expr: dict[int, str] = {}  # slot -> the name holding its value
-        self.planned: set[int] = set()  # slots whose value lives in a buffer planned here
-        self.keeps_out: set[int] = set()  # slots whose producer reads them again in the backward
-        self.owned: set[int] = set()  # slots whose buffer the producer's VJP may overwrite
-        live = trace.live
-        # How many live entries read each slot: a buffer read once may be overwritten by its reader.
-        self.readers: dict[int, int] = {}
-        for _op, ins, _, _, slot, _ in tr.tape:
-            if live[slot]:
-                for j in ins:
-                    self.readers[j] = self.readers.get(j, 0) + 1
-        self.guarded = trace._guarded_slots(False)
-        self.entries: dict[int, _Entry] = {}
-        self.code = self._source()
-        exec(builtins.compile(self.code, "<ad.compile step>", "exec"), self.ns)
-        self.fn = self.ns["step"]
         self.leaf_parents = [tr.values[j] if tr.kinds[j] == "leaf" else None for j in trace.parents]
         self.arg_parents = [tr.values[j] if tr.kinds[j] == "arg" else None for j in trace.parents]
         self.fixed_parents = self.leaf_parents if None not in self.leaf_parents else None
@@ -137,144 +99,6 @@ class StepProgram:
         self.plan_for: Any = None
         self.moved: list = []
         self.optimized: tuple = (None, -1, set())
-
-    # ------------------------------------------------------------------ what kernels call
-    def line(self, text: str) -> None:
-        self.lines.append("    " + text)
-
-    def temp(self) -> str:
-        self.n_temp += 1
-        return f"t{self.n_temp}"
-
-    def const(self, value: Any) -> str:
-        return self.trace._name(value, "k")
-
-    def buffer(self, shape: tuple, dtype: Any) -> str:
-        self.n_buf += 1
-        name = f"B{self.n_buf}"
-        self.ns[name] = np.empty(shape, dtype)
-        return name
-
-    def out_buffer(self, e: _Entry, reuse: int | None = None) -> str:
-        """The buffer for e's output: its input `reuse`'s, if nobody reads that again, else a new one."""
-        tr = self.trace.tracer
-        if reuse is not None:
-            j = tr.tape[e.k][1][reuse]
-            if (j in self.planned and self.readers.get(j) == 1 and j not in self.keeps_out
-                    and j != self.trace.out_slot and e.shapes[reuse] == e.out_shape and e.dtypes[reuse] == e.out_dtype):
-                name = self.expr[j]
-                self._set(e, name, planned=True)
-                return name
-        name = self.buffer(e.out_shape, e.out_dtype)
-        self._set(e, name, planned=True)
-        return name
-
-    def assign(self, e: _Entry, expr: str) -> None:
-        name = self.temp()
-        self.line(f"{name} = {expr}")
-        self._set(e, name, planned=False)
-
-    def owns(self, e: _Entry) -> bool:
-        return e.slot in self.owned
-
-    def _set(self, e: _Entry, name: str, planned: bool) -> None:
-        self.expr[e.slot] = name
-        if planned:
-            self.planned.add(e.slot)
-            if e.slot != self.trace.out_slot:
-                self.owned.add(e.slot)
-
-    # ------------------------------------------------------------------ the source
-    def _source(self) -> str:
-        trace, tr = self.trace, self.trace.tracer
-        live = trace.live
-        n_args = len(tr.arg_is_tensor)
-        lines = self.lines
-        lines.append(f"def step(A, {', '.join(f'a{i}' for i in range(n_args))}):")
-        for n, (check, specs, result) in enumerate(tr.checks):
-            got = f"{trace._name(check, f'check{n}')}({', '.join(trace._static(s) for s in specs)})"
-            self.line(f"if {got} != {trace._name(result, f'expected{n}')}:")
-            self.line("    raise DIVERGED")
-        for j, (kind, value) in enumerate(zip(tr.kinds, tr.values)):
-            if not live[j] or kind == "op":
-                continue
-            if kind == "arg":
-                self.expr[j] = f"a{value}.data" if tr.arg_is_tensor[value] else f"a{value}"
-            elif kind == "leaf":
-                self.expr[j] = f"{trace._name(value, trace.names.get(id(value)) or value.name or 'p')}.data"
-            else:
-                self.expr[j] = trace._name(value, "c")
-            if kind != "const":  # read once, at the start, as the eager function reads them
-                name = self.temp()
-                self.line(f"{name} = {self.expr[j]}")
-                self.expr[j] = name
-        backs = set(trace.backs)
-        needs = tr.needs
-        for k, (op, ins, static, named, slot, variadic) in enumerate(tr.tape):
-            if not live[slot]:
-                continue
-            e = _Entry(k, slot)
-            e.ins = [self.expr[j] for j in ins]
-            e.shapes = [tr.shapes[j] for j in ins]
-            e.dtypes = [tr.dtypes[j] for j in ins]
-            e.consts = {i: tr.values[j] for i, j in enumerate(ins) if tr.kinds[j] == "const"}
-            e.static = {key: spec[1] for key, spec in named if spec[0] == "const"}
-            e.static_expr = {key: trace._static(spec) for key, spec in named}
-            e.out_shape, e.out_dtype = tr.shapes[slot], tr.dtypes[slot]
-            if k in backs:
-                e.flows = {i for i, j in enumerate(ins) if needs[j]}
-            kernel = KERNELS.get(op.name)
-            usable = (kernel is not None and not variadic and not static and slot not in self.guarded
-                      and not any(trace.casts.get((k, i), (False, False))[0] or trace.casts.get((k, i), (False, False))[1]
-                                  for i in e.flows))
-            if usable and kernel[0](self, e):
-                self.entries[k] = e
-                if "out" in e.keep:
-                    self.keeps_out.add(slot)
-                continue
-            # As it is: the op's own forward (the same call the replay of ad.compile makes).
-            f = trace._name(op.forward, op.name)
-            call_args = [f"[{', '.join(e.ins)}]"] if variadic else list(e.ins)
-            call_args += [trace._static(s) for s in static] + [f"{key}={trace._static(s)}" for key, s in named]
-            out, saved = self.temp(), f"S{k}"
-            self.line(f"{out}, {saved} = {f}({', '.join(call_args)})")
-            if not tr.shapes[slot]:
-                self.line(f"{out} = _asarray({out})")
-            self.expr[slot] = out
-        self.line(f"loss = {self.expr[trace.out_slot]}")
-        self._backward()
-        return "\n".join(lines)
-
-    def _backward(self) -> None:
-        trace, tr = self.trace, self.trace.tracer
-        one = self.const(np.ones(tr.shapes[trace.out_slot], tr.dtypes[trace.out_slot]))
-        delta: dict[int, str] = {trace.out_slot: one}
-        for k, (op, _, _, _, slot, _), flows in trace._flows():
-            g = delta.pop(slot, None)
-            if g is None:
-                continue
-            e = self.entries.get(k)
-            if e is not None:
-                got = KERNELS[op.name][1](self, e, g)
-            else:
-                got = {}
-                for i, j in flows:
-                    expr = trace.delta_expr(k, op, i, j, g=g, saved=f"S{k}", guarded=slot in self.guarded)
-                    name = self.temp()
-                    self.line(f"{name} = {expr}")
-                    got[i] = name
-            ins = tr.tape[k][1]
-            for i, name in got.items():
-                j = ins[i]
-                if j in delta:  # a value read twice: its δ is the sum over its readers
-                    total = self.temp()
-                    self.line(f"{total} = {delta[j]} + {name}")
-                    delta[j] = total
-                else:
-                    delta[j] = name
-        self.grads = [delta.get(j, "None") for j in trace.parents]
-        self.body = self.lines[1:]  # the forward and the backward, for the fused step (`_fuse`)
-        self.line(f"return loss, ({''.join(g + ', ' for g in self.grads)})")
 
     # ------------------------------------------------------------------ one step
     def run(self, opt: Any, args: tuple, kwargs: dict, leaves: list) -> Tensor | None:
