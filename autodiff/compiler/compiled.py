@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -94,7 +94,7 @@ class Compiled:
         traces = [t for t in self._cache.values() if isinstance(t, Trace)]
         return traces[-1].code if traces else ""
 
-    def _key(self, leaves: list, tree: tuple) -> tuple:
+    def _key(self, leaves: Sequence[Any], tree: tuple) -> tuple:
         reached = self._reached
         # An argument that is also a Tensor the function reads from its closure (`dist(center)`) is
         # one slot in that trace: a call with another Tensor must not replay it.
@@ -103,14 +103,14 @@ class Compiled:
             shared = tuple((i, id(a)) for i, a in enumerate(leaves) if id(a) in reached)
         return (state.enabled, tree, aliases(leaves), shared)
 
-    def entry(self, args: tuple, kwargs: dict) -> tuple[Trace | _Eager, list, tuple]:
+    def entry(self, args: tuple, kwargs: dict) -> tuple[Trace | _Eager, Sequence[Any], tuple]:
         """The trace (or the note to run eagerly) for this call, traced now if there is none valid;
         with the call's Tensors and arrays (`leaves`) and its structure."""
         tree = _plain(args) if not kwargs else None  # the common call, keyed without the general walk
         if tree is None:
             leaves, tree = flatten(args, kwargs)
         else:
-            leaves = list(args)
+            leaves = args
         key = self._key(leaves, tree)
         entry = self._cache.get(key)
         if entry is None or not entry.guard():
@@ -131,7 +131,7 @@ class Compiled:
                 return self.fn(*args, **kwargs)
             return entry.call((args, kwargs), *leaves)
 
-    def _trace(self, args: tuple, kwargs: dict, leaves: list, tree: tuple) -> Trace | _Eager:
+    def _trace(self, args: tuple, kwargs: dict, leaves: Sequence[Any], tree: tuple) -> Trace | _Eager:
         enabled = state.enabled
         try:
             # What the function reaches, as it is before this call (a function that changes its own

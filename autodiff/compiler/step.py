@@ -64,7 +64,7 @@ class CompiledStep:
             program = entry.step_program = StepProgram(entry)
         try:
             if program.fused is not None and program.plan_for is self.optimizer:
-                loss = program.fused((args, kwargs), *leaves)
+                loss = program.fused(*leaves)
                 if loss is not None:
                     return program.loss(loss)
             out = program.run(self.optimizer, args, kwargs, leaves)
@@ -108,7 +108,7 @@ class StepProgram(StepSource):
             if p._hooks:
                 return None
         opt.zero_grad()
-        loss, grads = self.fn((args, kwargs), *leaves)
+        loss, grads = self.fn(*leaves)
         if self.optimized[0] is not opt or self.optimized[1] != len(opt.params):
             self.optimized = (opt, len(opt.params), {id(p) for p in opt.params})
         optimized = self.optimized[2]
@@ -179,7 +179,7 @@ class StepProgram(StepSource):
         self.ns.update(_stepped=opt._stepped, MOVED=self.moved)
         n_args = len(self.trace.tracer.arg_is_tensor)
         code = "\n".join([
-            f"def fused(A, {', '.join(f'a{i}' for i in range(n_args))}):",
+            f"def fused({', '.join(f'a{i}' for i in range(n_args))}):",
             "    if not (" + "\n            and ".join([*conds, *(f"not {g.name}._hooks" for g in todo)]) + "):",
             "        return None",
             *self.body,

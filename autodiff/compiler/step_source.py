@@ -112,7 +112,7 @@ class StepSource:
         live = trace.live
         n_args = len(tr.arg_is_tensor)
         lines = self.lines
-        lines.append(f"def step(A, {', '.join(f'a{i}' for i in range(n_args))}):")
+        lines.append(f"def step({', '.join(f'a{i}' for i in range(n_args))}):")
         for n, (check, specs, result) in enumerate(tr.checks):
             got = f"{trace._name(check, f'check{n}')}({', '.join(trace._static(s) for s in specs)})"
             self.line(f"if {got} != {trace._name(result, f'expected{n}')}:")
