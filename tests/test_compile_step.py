@@ -335,3 +335,29 @@ def test_parameters_named_like_the_generated_codes_locals():
         opt0.step()
         np.testing.assert_array_equal(E.data, E0.data)
     _bitwise([p.data for p in ps], [p.data for p in ps0])
+
+
+@pytest.mark.parametrize("opt", ["sgd", "momentum", "adam"])
+def test_parameters_passed_as_arguments_are_the_ones_updated(opt):
+    """`step([W, b], x, t)`: one trace serves both models, and each step moves the parameters it was given."""
+    def make():
+        rng = np.random.default_rng(3)
+        return [[ad.Tensor(rng.normal(size=(4, 3)), requires_grad=True), ad.Tensor(rng.normal(size=3), requires_grad=True)]
+                for _ in range(2)]
+
+    fn = lambda ps, x, t: F.cross_entropy(x @ ps[0] + ps[1], t)  # noqa: E731
+    models, twins = make(), make()
+    o = OPTIMIZERS[opt]([p for m in models for p in m])
+    o_twin = OPTIMIZERS[opt]([p for m in twins for p in m])
+    step = o.compile_step(fn)
+    rng = np.random.default_rng(4)
+    X, t = ad.Tensor(rng.normal(size=(8, 4))), rng.integers(0, 3, 8)
+    for i in [0, 0, 0, 1, 0, 1, 1, 0]:
+        E = step(models[i], X, t)
+        o_twin.zero_grad()
+        E0 = fn(twins[i], X, t)
+        E0.backward()
+        o_twin.step()
+        np.testing.assert_array_equal(E.data, E0.data)
+        _bitwise([p.data for p in o.params], [p.data for p in o_twin.params])
+    assert step.traces == 1 and "def fused(" in step.code

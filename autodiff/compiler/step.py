@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +99,7 @@ class StepProgram(StepSource):
         self.fused: Callable[..., Any] | None = None  # the whole step in one function (`_fuse`)
         self.plan_for: Any = None
         self.moved: list = []
+        self.plan_parents: list = []
         self.optimized: tuple = (None, -1, set())
 
     # ------------------------------------------------------------------ one step
@@ -125,11 +127,13 @@ class StepProgram(StepSource):
         # exists, else its `step()` without the checks (the gradients are this step's own buffers).
         if self.update is None and self.plan_for is not opt:
             self._plan(opt, parents, grads)
-        if self.update is not None and self.plan_for is opt and self.update():
+        # The plan moves the parameters it was made for: parameters passed as arguments may be others.
+        same = self.update is not None and all(map(operator.is_, parents, self.plan_parents))
+        if same and self.plan_for is opt and self.update():
             opt._stepped()
             mark_modified(self.moved)
         else:
-            if self.update is not None:  # a flag or a state array changed: this step as it is, a new plan next
+            if same:  # a flag or a state array changed: this step as it is, a new plan next
                 self.update = self.fused = self.plan_for = None
             getattr(opt, "_step_checked", opt.step)()
         return self.loss(loss)
@@ -163,9 +167,9 @@ class StepProgram(StepSource):
                 + "".join(f"    {line}\n" for line in lines) + "    return True\n")
         self.ns.update(_sqrt=math.sqrt, _mark=mark_modified)
         exec(builtins.compile(code, "<ad.compile update>", "exec"), self.ns)
-        self.update, self.plan_for, self.moved = self.ns["update"], opt, moved
+        self.update, self.plan_for, self.moved, self.plan_parents = self.ns["update"], opt, moved, list(parents)
         self.code += "\n\n" + code
-        if len(todo) == len(parents) and self.fixed_parents is not None and len(set(self.grads)) == len(self.grads):
+        if len(todo) == len(parents) and len(set(self.grads)) == len(self.grads):
             self._fuse(opt, todo, conds, lines)
 
     def _fuse(self, opt: Any, todo: list, conds: list[str], lines: list[str]) -> None:
@@ -176,11 +180,13 @@ class StepProgram(StepSource):
         if any(g.array.dtype != g.param.data.dtype for g in todo):
             return
         ids = {id(g.param) for g in todo}
+        # A parameter passed as an argument (`step([W, b], x, t)`): the plan holds while it is the same one.
+        same = [f"a{i} is {g.name}" for g, i in zip(todo, self.arg_parents) if i is not None]
         self.ns.update(_stepped=opt._stepped, MOVED=self.moved)
         n_args = len(self.trace.tracer.arg_is_tensor)
         code = "\n".join([
             f"def fused({', '.join(f'a{i}' for i in range(n_args))}):",
-            "    if not (" + "\n            and ".join([*conds, *(f"not {g.name}._hooks" for g in todo)]) + "):",
+            "    if not (" + "\n            and ".join([*same, *conds, *(f"not {g.name}._hooks" for g in todo)]) + "):",
             "        return None",
             *self.body,
             *(f"    {g.name}.grad = {expr}" for g, expr in zip(todo, self.grads)),
