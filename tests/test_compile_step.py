@@ -483,3 +483,14 @@ def test_parameters_named_like_the_steps_own_functions(name):
 
     ps, ps0 = _twin_steps(make, 3)
     _bitwise([p.data for p in ps], [p.data for p in ps0])
+
+
+@pytest.mark.xfail(strict=True, reason="the compiled step seeds a vector loss with ones: it trains on its sum")
+def test_a_loss_with_several_elements_raises_as_eagerly():
+    w = ad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    step = nn.SGD([w], lr=0.1).compile_step(lambda x: w * x)  # eagerly, E.backward() refuses it
+    x = ad.Tensor(np.array([3.0, 4.0]))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="one-element"):
+            step(x)
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
