@@ -454,7 +454,6 @@ def test_an_optimizer_with_its_own_step_is_followed(cls):
     _bitwise([p.data for p in ps], [p.data for p in ps0])
 
 
-@pytest.mark.xfail(strict=True, reason="the compiled backward sums δ in tape order, the eager walk in its stack order")
 def test_a_value_read_three_times_sums_its_gradients_as_eagerly():
     def make():
         rng = np.random.default_rng(0)

@@ -121,12 +121,30 @@ class Trace:
         return reached
 
     def _flows(self):
-        """(tape index, entry, [(input position, input slot)]) for every VJP the backward runs,
-        consumers first."""
-        needs = self.tracer.needs
-        for k in reversed(self.backs):
-            entry = self.tracer.tape[k]
-            yield k, entry, [(i, j) for i, j in enumerate(entry[1]) if needs[j]]
+        """(tape index, entry, [(input position, input slot)]) for every VJP the backward runs, in
+        the order the eager walk (autodiff.backward._run) runs them: a value is taken from a stack
+        once its last consumer has sent it its δ. So a δ from several consumers is summed in the
+        eager order, to the same bits (reverse tape order would be valid too, not the same sum)."""
+        tr = self.tracer
+        needs = tr.needs
+        producer = {tr.tape[k][4]: k for k in self.backs}
+        counts: dict[int, int] = {}
+        for k in self.backs:
+            for j in tr.tape[k][1]:
+                if needs[j]:
+                    counts[j] = counts.get(j, 0) + 1
+        ready = [self.out_slot]
+        while ready:
+            k = producer.get(ready.pop())
+            if k is None:  # an argument or a leaf
+                continue
+            entry = tr.tape[k]
+            flows = [(i, j) for i, j in enumerate(entry[1]) if needs[j]]
+            yield k, entry, flows
+            for _, j in flows:
+                counts[j] -= 1
+                if counts[j] == 0:
+                    ready.append(j)
 
     def _probe(self) -> dict[tuple[int, int], tuple]:
         """Run the VJPs once on the trace-time values to learn, for each, whether its result must
