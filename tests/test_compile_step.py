@@ -363,8 +363,7 @@ def test_parameters_passed_as_arguments_are_the_ones_updated(opt):
     assert step.traces == 1 and "def fused(" in step.code
 
 
-# ---------------------------------------------------------------- known bugs (review, xfail strict:
-# each fails today; when the step is fixed it passes and pytest flags the marker to be removed)
+# ---------------------------------------------------------------- found in review: each failed before its fix
 
 
 def _twin_steps(make, n, between=None):
@@ -383,7 +382,6 @@ def _twin_steps(make, n, between=None):
     return ps, ps0
 
 
-@pytest.mark.xfail(strict=True, reason="fused step: one array handed to two .grad (names compared, not arrays)")
 def test_two_parameters_never_share_one_grad_array():
     def make():
         a = ad.Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
@@ -396,8 +394,6 @@ def test_two_parameters_never_share_one_grad_array():
     _bitwise([p.grad for p in ps], [p.grad for p in ps0])
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, ValueError, TypeError),
-                   reason="hand-over: .grad may be the backward's seed, a read-only view or a NumPy scalar")
 @pytest.mark.parametrize("loss", ["seed", "view", "scalar"])
 def test_writing_into_grad_between_steps_changes_nothing_else(loss):
     """torch's habit `p.grad[...] = 0` between steps: eagerly harmless. When `.grad` is the seed
@@ -441,8 +437,6 @@ class _PlainGD(nn.optim.optimizer.Optimizer):
                 p.data -= self.param_groups[0]["lr"] * p.grad
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, NotImplementedError),
-                   reason="the compiled step writes out the base class's update: an overridden step() is skipped")
 @pytest.mark.parametrize("cls", [_ClippedSGD, _PlainGD])
 def test_an_optimizer_with_its_own_step_is_followed(cls):
     def make():
@@ -472,7 +466,6 @@ def test_a_value_read_three_times_sums_its_gradients_as_eagerly():
     _bitwise([p.grad for p in ps], [p.grad for p in ps0])
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="names the step defines after naming the parameters")
 @pytest.mark.parametrize("name", ["update", "fused", "step", "MOVED", "_stepped", "_mark", "_sqrt"])
 def test_parameters_named_like_the_steps_own_functions(name):
     def make():
@@ -484,7 +477,6 @@ def test_parameters_named_like_the_steps_own_functions(name):
     _bitwise([p.data for p in ps], [p.data for p in ps0])
 
 
-@pytest.mark.xfail(strict=True, reason="the compiled step seeds a vector loss with ones: it trains on its sum")
 def test_a_loss_with_several_elements_raises_as_eagerly():
     w = ad.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     step = nn.SGD([w], lr=0.1).compile_step(lambda x: w * x)  # eagerly, E.backward() refuses it

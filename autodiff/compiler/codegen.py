@@ -24,6 +24,11 @@ from autodiff.op import Op, unbroadcast
 from autodiff.tensor import Tensor, _const, _node
 from autodiff.zero_safe import keep_zeros
 
+#: Names the generated code defines after naming its values (the functions exec'd into the namespace,
+#: and what a compiled step adds to it): never handed out for a value.
+RESERVED = frozenset({"call", "backward", "backward_guarded", "step", "update", "fused", "MOVED", "TAKEN",
+                      "_stepped", "_mark", "_sqrt", "_own"})
+
 
 class Diverged(Exception):
     """A replay's value check (`replay_check`) gave another answer than at trace time: trace again."""
@@ -165,7 +170,8 @@ class Trace:
         base = "".join(ch if ch.isalnum() else "_" for ch in hint)
         # Not a local of the generated code (v0, g1, a2, S; a compiled step's t3, B4, S5, u0_w, loss, A),
         # not a keyword, not starting with a digit.
-        if not base.isidentifier() or keyword.iskeyword(base) or re.fullmatch(r"[vgatBS]\d+|u\d+_\w*|S|A|loss", base):
+        if (not base.isidentifier() or keyword.iskeyword(base) or base in RESERVED
+                or re.fullmatch(r"[vgatBS]\d+|u\d+_\w*|S|A|loss", base)):
             base = f"_{base}"
         name, n = base, 1
         while name in self.ns and self.ns[name] is not value:

@@ -36,6 +36,28 @@ from autodiff.grad_mode import state
 from autodiff.tensor import Tensor, _const, mark_modified
 
 
+def _own(g: Any, dtype: Any, taken: frozenset, *earlier: Any) -> np.ndarray:
+    """A gradient the step did not write into a buffer of its own, as a parameter's `.grad` may hold
+    it: a copy when it is not an array of its own (a view, read-only, a NumPy scalar), or is one of
+    the step's constants (the backward's seed), buffers or state (`taken`), or went to an earlier
+    parameter this step; as the eager walk copies what a VJP passes through."""
+    if (type(g) is not np.ndarray or g.base is not None or not g.flags.writeable or id(g) in taken
+            or any(g is e for e in earlier)):
+        return np.array(g, dtype=dtype)
+    return g
+
+
+def _eager_update(opt: Any) -> None:
+    """The optimizer's step on the gradients the compiled step handed over: `_step_checked` (its
+    `step()` without the checks) unless a subclass has its own `step()`, which then runs."""
+    mro = type(opt).__mro__
+    owner = {name: next((i for i, c in enumerate(mro) if name in c.__dict__), None) for name in ("step", "_step_checked")}
+    if owner["_step_checked"] is not None and owner["step"] is not None and owner["step"] >= owner["_step_checked"]:
+        opt._step_checked()
+    else:
+        opt.step()
+
+
 class CompiledStep:
     """What `optimizer.compile_step(loss_fn)` returns: call it with loss_fn's arguments for one step."""
 
@@ -58,8 +80,8 @@ class CompiledStep:
         if state.tracer is not None or anomaly.active() or not state.enabled:
             return self._eager(args, kwargs)
         entry, leaves, tree = self.loss_fn.entry(args, kwargs)
-        if not isinstance(entry, Trace) or not entry.needs_node:
-            return self._eager(args, kwargs)
+        if not isinstance(entry, Trace) or not entry.needs_node or math.prod(entry.tracer.shapes[entry.out_slot]) != 1:
+            return self._eager(args, kwargs)  # a loss of several elements: `backward()` says what it says eagerly
         program = entry.step_program
         if program is None:
             program = entry.step_program = StepProgram(entry)
@@ -95,6 +117,10 @@ class StepProgram(StepSource):
         self.arg_parents = [tr.values[j] if tr.kinds[j] == "arg" else None for j in trace.parents]
         self.fixed_parents = self.leaf_parents if None not in self.leaf_parents else None
         self.loss_in_buffer = trace.out_slot in self.planned
+        # Which gradients are buffers of this step (handed over as they are), and which arrays no
+        # `.grad` may be without a copy: the step's constants (the seed), buffers and state.
+        self.fixed_grads = [expr in self.buffers for expr in self.grads]
+        self.taken = frozenset(id(v) for v in self.ns.values() if type(v) is np.ndarray)
         self.update: Callable[[], bool] | None = None  # the optimizer's update, written out (`_plan`)
         self.fused: Callable[..., Any] | None = None  # the whole step in one function (`_fuse`)
         self.plan_for: Any = None
@@ -114,15 +140,15 @@ class StepProgram(StepSource):
         if self.optimized[0] is not opt or self.optimized[1] != len(opt.params):
             self.optimized = (opt, len(opt.params), {id(p) for p in opt.params})
         optimized = self.optimized[2]
-        seen: set[int] = set()
-        for p, g in zip(parents, grads):
+        handed: list = []
+        for p, g, fixed in zip(parents, grads, self.fixed_grads):
             if g is None:
                 continue
-            if id(p) in optimized and id(g) not in seen and type(g) is np.ndarray and g.dtype == p.data.dtype:
-                p.grad = g  # a buffer the next step overwrites, as torch's .grad is reused in place
-            else:  # one array for two parameters, or a Tensor the optimizer does not own: as eagerly
-                _accumulate(p, g.copy())
-            seen.add(id(g))
+            if id(p) in optimized:  # a buffer of the step, which the next one overwrites (as torch's .grad)
+                p.grad = g if fixed else _own(g, p.data.dtype, self.taken, *handed)
+                handed.append(p.grad)
+            else:  # a Tensor the optimizer does not own: added to what it holds, as eagerly
+                _accumulate(p, np.array(g, dtype=p.data.dtype))
         # The optimizer's update: its own code written out straight (`_update_source`) once its state
         # exists, else its `step()` without the checks (the gradients are this step's own buffers).
         if self.update is None and self.plan_for is not opt:
@@ -135,7 +161,7 @@ class StepProgram(StepSource):
         else:
             if same:  # a flag or a state array changed: this step as it is, a new plan next
                 self.update = self.fused = self.plan_for = None
-            getattr(opt, "_step_checked", opt.step)()
+            _eager_update(opt)
         return self.loss(loss)
 
     def loss(self, loss: Any) -> Tensor:
@@ -151,10 +177,9 @@ class StepProgram(StepSource):
         and when every one of them is the optimizer's, the whole step as one function (`_fuse`)."""
         ids = {id(p) for p in opt.params}
         todo = []
-        for p, g, expr in zip(parents, grads, self.grads):
+        for p, g, expr, fixed in zip(parents, grads, self.grads, self.fixed_grads):
             if g is not None and id(p) in ids:
                 P = self.param_name(p)
-                fixed = self.ns.get(expr) is g  # a buffer of this step, the same array on every step
                 todo.append(Grad(p, P, g, expr if fixed else f"{P}.grad", fixed))
         plan = plan_update(opt, todo, self.trace._name)
         if plan is NotImplemented:
@@ -169,8 +194,21 @@ class StepProgram(StepSource):
         exec(builtins.compile(code, "<ad.compile update>", "exec"), self.ns)
         self.update, self.plan_for, self.moved, self.plan_parents = self.ns["update"], opt, moved, list(parents)
         self.code += "\n\n" + code
-        if len(todo) == len(parents) and len(set(self.grads)) == len(self.grads):
+        if len(todo) == len(parents):
             self._fuse(opt, todo, conds, lines)
+
+    def _hand_over(self, todo: list) -> list[str]:
+        """`run`'s hand-over of the gradients as lines: a buffer of the step as it is, anything else
+        through `_own`."""
+        lines, earlier = [], []
+        for g, expr, fixed in zip(todo, self.grads, self.fixed_grads):
+            if fixed:
+                lines.append(f"    {g.name}.grad = {expr}")
+            else:
+                dtype = self.trace._name(g.param.data.dtype, "dtype")
+                lines.append(f"    {g.name}.grad = _own({expr}, {dtype}, TAKEN{''.join(', ' + e for e in earlier)})")
+                earlier.append(f"{g.name}.grad")
+        return lines
 
     def _fuse(self, opt: Any, todo: list, conds: list[str], lines: list[str]) -> None:
         """The whole step as one function: the plan's conditions and the parameters' hooks checked
@@ -182,14 +220,14 @@ class StepProgram(StepSource):
         ids = {id(g.param) for g in todo}
         # A parameter passed as an argument (`step([W, b], x, t)`): the plan holds while it is the same one.
         same = [f"a{i} is {g.name}" for g, i in zip(todo, self.arg_parents) if i is not None]
-        self.ns.update(_stepped=opt._stepped, MOVED=self.moved)
+        self.ns.update(_stepped=opt._stepped, MOVED=self.moved, _own=_own, TAKEN=self.taken)
         n_args = len(self.trace.tracer.arg_is_tensor)
         code = "\n".join([
             f"def fused({', '.join(f'a{i}' for i in range(n_args))}):",
             "    if not (" + "\n            and ".join([*same, *conds, *(f"not {g.name}._hooks" for g in todo)]) + "):",
             "        return None",
             *self.body,
-            *(f"    {g.name}.grad = {expr}" for g, expr in zip(todo, self.grads)),
+            *self._hand_over(todo),
             *(f"    {self.param_name(q)}.grad = None" for q in opt.params if id(q) not in ids),
             *(f"    {line}" for line in lines),
             "    _stepped()",

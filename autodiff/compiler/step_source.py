@@ -43,6 +43,7 @@ class StepSource:
         self.lines: list[str] = []
         self.n_temp = 0
         self.n_buf = 0
+        self.buffers: set[str] = set()  # the names of the buffers planned here
         self.expr: dict[int, str] = {}  # slot -> the name holding its value
         self.planned: set[int] = set()  # slots whose value lives in a buffer planned here
         self.keeps_out: set[int] = set()  # slots whose producer reads them again in the backward
@@ -75,6 +76,7 @@ class StepSource:
         self.n_buf += 1
         name = f"B{self.n_buf}"
         self.ns[name] = np.empty(shape, dtype)
+        self.buffers.add(name)
         return name
 
     def out_buffer(self, e: _Entry, reuse: int | None = None) -> str:

@@ -33,7 +33,7 @@ def plan_update(opt: Any, grads: list[Grad], name: Callable[[Any, str], str]) ->
     say it still holds; None while some optimizer state is not made yet (plan after the next
     step); NotImplemented when the optimizer cannot write its update out."""
     source = getattr(opt, "_update_source", None)
-    if source is None:
+    if source is None or not _writes_its_own_step(opt):
         return NotImplemented
     index = {id(p): i for i, p in enumerate(opt.params)}
     conds, lines, moved = [f"len({name(opt.params, 'params')}) == {len(opt.params)}"], [], []
@@ -49,6 +49,21 @@ def plan_update(opt: Any, grads: list[Grad], name: Callable[[Any, str], str]) ->
         lines += _blocks(opt, i, p.data, grad, state, body, name, conds)
         moved.append(p)
     return list(dict.fromkeys(conds)), lines, moved  # a group's flags once, not once per parameter
+
+
+#: How an optimizer steps: a subclass that redefines one of these steps its own way.
+STEPPING = ("step", "_step_checked", "_step_one", "_update", "_apply", "_stepped")
+
+
+def _writes_its_own_step(opt: Any) -> bool:
+    """Whether `_update_source` writes out the optimizer's step: no class below the one defining it
+    redefines how the optimizer steps (a user's SGD that clips in its own `step()` is run as it is)."""
+    for cls in type(opt).__mro__:
+        if "_update_source" in cls.__dict__:
+            return True
+        if any(name in cls.__dict__ for name in STEPPING):
+            return False
+    return False
 
 
 def _blocks(opt: Any, i: int, w: np.ndarray, grad: Grad, state: dict[str, np.ndarray], body: list[str],
