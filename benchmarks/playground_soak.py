@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     if args.table:
         with open(args.table, newline="") as f:
-            rows = [{k: float(v) if k == "minutes" else int(v) for k, v in row.items()} for row in csv.DictReader(f)]
+            rows = [{k: float(v) if k == "minutes" else int(v) for k, v in row.items()} for row in csv.DictReader(f)
+                    if all(row.values())]  # not a round still being written
     else:
         rows = soak(args.minutes, args.pages, args.round_seconds, args.workers, args.csv)
     table = markdown(rows, args.every)
