@@ -31,7 +31,7 @@ from benchmarks.playground import start, stop
 # what a round's pages used at their peak as free memory in its heap, so memory rises over the first
 # rounds, by an amount that grows with the class, and then wanders below a ceiling.
 PER_PAGE_KB = 3_000  # the most the server may keep for each page of the class (an hour at 40 pages: 2.3 MB)
-WARM_ROUNDS = 32  # rounds it may take to reach that ceiling (at 40 pages, 10 s rounds: ~15, about 3 minutes)
+WARM_ROUNDS = 32  # rounds it may take to reach that ceiling (the hour's highest came in its 24th round)
 NO_NEW_HIGH_KB = 8_000  # how far past the warm-up's highest memory a later round may go
 
 

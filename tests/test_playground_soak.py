@@ -7,13 +7,13 @@ PLAYGROUND_SOAK_SECONDS=60 (the pages' playing time in all, in rounds of up to 1
 PLAYGROUND_SOAK_PAGES (pages at once, default 20). `python -m benchmarks.playground_soak` runs the
 same rounds for an hour and tabulates the memory (docs/playground.md).
 
-Why a bound per page rather than "flat from the second round": the server's Python objects are the
-same after every round (tracemalloc in a worker: 22.2–22.7 MB after each of eight rounds of 20 pages),
-but glibc's malloc keeps much of what a round's pages used at their peak (~1 MB each while they play)
-as free memory in its heap, and at 40 pages that warm-up takes ~15 rounds (3 minutes). So every run
-checks the memory stays under a bound per page (`benchmarks.playground_soak.unbounded`), and a run of
-more than 32 rounds (PLAYGROUND_SOAK_SECONDS=600, say) also that no round after those sets a new high.
-Whether a page's objects are freed is counted exactly, in a server in this process.
+Why a bound per page rather than "flat from the second round": the server's Python objects are the same
+after every round (tracemalloc in a worker: 22.8–22.9 MB after each of twenty rounds of 20 pages), but
+glibc's malloc keeps much of what a round's pages used at their peak (~1 MB each while they play) as
+free memory in its heap, and at 40 pages that warm-up took 24 rounds (4 minutes) in an hour's run. So
+every run checks the memory stays under a bound per page (`benchmarks.playground_soak.unbounded`), and a
+run of more than 32 rounds (PLAYGROUND_SOAK_SECONDS=600, say) also that no round after those sets a new
+high. Whether a page's objects are freed is counted exactly, in a server in this process.
 """
 
 from __future__ import annotations
