@@ -7,7 +7,8 @@ loops have ended, it prints the resident memory of the server and of each of its
 their threads, and how much of each worker's memory is the main heap (brk) and how much other
 anonymous mappings (malloc's other arena, Python's object arenas, buffers mapped on their own), and
 appends the round to a CSV; at the end a markdown table, a row per `--every` minutes with the lowest
-and highest memory after its rounds. Exit status 1 if a page met an error or hung.
+and highest memory after its rounds. Exit status 1 if a page met an error or hung, or the memory
+was not bounded as `unbounded` says.
 
     nice -n 19 .venv/bin/python -m benchmarks.playground_soak --minutes 60 --pages 40 --csv soak.csv --markdown soak.md
     .venv/bin/python -m benchmarks.playground_soak --table soak.csv --every 10   # the table again, from the CSV
@@ -144,6 +145,7 @@ def extra_threads(pid: int) -> int:
 
 
 def soak(minutes: float, pages: int, round_seconds: float, workers_wanted: int, out: Path | None) -> list[dict]:
+    """Rounds of `pages` pages, each playing `round_seconds`, for `minutes`: a row per round (also written to `out`)."""
     server, url, _ = start(workers_wanted)
     rows: list[dict] = []
     try:
