@@ -485,3 +485,73 @@ def test_a_loss_with_several_elements_raises_as_eagerly():
         with pytest.raises(ValueError, match="one-element"):
             step(x)
     np.testing.assert_array_equal(w.data, [1.0, 2.0])
+
+
+def test_the_steps_fast_path_checks_what_the_lookup_checks():
+    """After a step, the next call runs the last step's function at once: its first lines are the
+    trace's key (arguments' kinds, shapes, dtypes, no aliases) and guard. Each change below comes
+    when that path is taken, and must be noticed there as the lookup notices it: bit for bit the
+    eager twin."""
+    model, X, t, _ = _setup(act="tanh", loss="ce")
+    twin, _, _, _ = _setup(act="tanh", loss="ce")
+    scale = {"k": 1.0}
+
+    def loss(m):
+        return lambda x, t: F.cross_entropy(m(x) * scale["k"], t)
+
+    opt, opt0 = nn.SGD(model.parameters(), lr=0.1, momentum=0.9), nn.SGD(twin.parameters(), lr=0.1, momentum=0.9)
+    step, fn0 = opt.compile_step(loss(model)), loss(twin)
+    rng = np.random.default_rng(7)
+    X2 = ad.Tensor(rng.normal(size=X.shape))
+    Xb, tb = ad.Tensor(rng.normal(size=(5, X.shape[1]))), rng.integers(0, 3, 5)
+
+    def both(*args):
+        E = step(*args)
+        opt0.zero_grad()
+        E0 = fn0(*args)
+        E0.backward()
+        opt0.step()
+        np.testing.assert_array_equal(E.data, E0.data)
+        _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
+
+    def freeze(flag):
+        return lambda: [setattr(m.layers[0].weight, "requires_grad", flag) for m in (model, twin)]
+
+    changes = [
+        ((X2, t), None),  # another input, the same shapes: its values
+        ((Xb, tb), None),  # another batch size: its own trace
+        ((X, t.astype(np.int32)), None),  # another dtype of targets
+        ((X, t), lambda: scale.update(k=0.5)),  # a value the function reads from a dict it closes over
+        ((X, t), freeze(False)),  # a frozen weight
+        ((X, t), freeze(True)),
+    ]
+    for args, change in changes:
+        for _ in range(3):
+            both(X, t)
+        assert step._fast is not None  # the next call takes the fast path
+        if change:
+            change()
+        both(*args)
+    with pytest.raises(ValueError, match="out of range"):
+        step(X, np.full(len(t), 9))  # a replay check in the fast path: as eagerly
+
+
+def test_the_steps_fast_path_notices_one_tensor_passed_twice():
+    def make():
+        W = ad.Tensor(np.full((3, 3), 0.1), requires_grad=True)
+        return W, lambda x, y: ((x @ W) * y).sum()
+
+    (W, fn), (W0, fn0) = make(), make()
+    opt, opt0 = nn.SGD([W], lr=0.1), nn.SGD([W0], lr=0.1)
+    step = opt.compile_step(fn)
+    rng = np.random.default_rng(0)
+    A, B = ad.Tensor(rng.normal(size=(2, 3))), ad.Tensor(rng.normal(size=(2, 3)))
+    for args in [(A, B)] * 3 + [(A, A), (A, B), (B, B.detach())]:  # the last: two Tensors over one array
+        E = step(*args)
+        opt0.zero_grad()
+        E0 = fn0(*args)
+        E0.backward()
+        opt0.step()
+        np.testing.assert_array_equal(E.data, E0.data)
+        np.testing.assert_array_equal(W.data, W0.data)
+    assert step.traces == 3

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import anomaly
-from autodiff.compiler.codegen import Diverged, Trace
+from autodiff.compiler.codegen import Diverged, Trace, _always
 from autodiff.compiler.guards import aliases, flatten, watch_for
 from autodiff.compiler.tracer import Tracer
 from autodiff.grad_mode import state
@@ -102,6 +102,36 @@ class Compiled:
         if reached and not reached.isdisjoint(map(id, leaves)):
             shared = tuple((i, id(a)) for i, a in enumerate(leaves) if id(a) in reached)
         return (state.enabled, tree, aliases(leaves), shared)
+
+    def replay_conditions(self, trace: Trace, args: tuple, name: Callable[[Any, str], str],
+                          leaf_name: Callable[[Tensor], str]) -> list[str] | None:
+        """`entry` as code, for a plain call like `args` (Tensors and arrays, none shared): conditions on
+        `a0, a1, …` that hold when a call's key is this one and `trace`'s guard passes, so that the
+        call may replay `trace` without the lookup. None for a call it cannot write so."""
+        tree = _plain(args)
+        leaves = list(args)
+        if tree is None or aliases(leaves) is not None or self._key(leaves, tree)[3]:
+            return None
+        conds, objects = [], []
+        tensor, array = name(Tensor, "Tensor"), name(np.ndarray, "ndarray")
+        for i, a in enumerate(args):
+            if type(a) is Tensor:
+                conds += [f"type(a{i}) is {tensor}", f"a{i}.requires_grad is {a.requires_grad}",
+                          f"a{i}.data.shape == {a.data.shape!r}", f"a{i}.data.dtype == {name(a.data.dtype, 'dtype')}"]
+                objects += [(i, f"a{i}"), (i, f"a{i}.data")]
+            else:
+                conds += [f"type(a{i}) is {array}", f"a{i}.shape == {a.shape!r}", f"a{i}.dtype == {name(a.dtype, 'dtype')}"]
+                objects.append((i, f"a{i}"))
+        # no aliases: no two arguments one object or over one array
+        conds += [f"{x} is not {y}" for n, (i, x) in enumerate(objects) for j, y in objects[n + 1:] if i != j]
+        if self._reached:  # no argument that is also a Tensor a trace reached from the closure
+            conds += [f"id(a{i}) not in {name(self._reached, 'reached')}" for i in range(len(args))]
+        for t, rg, shape, dtype in trace.leaf_guard:
+            P = leaf_name(t)
+            conds += [f"{P}.requires_grad is {rg}", f"{P}.data.shape == {shape!r}", f"{P}.data.dtype == {name(dtype, 'dtype')}"]
+        if trace.watch is not _always:
+            conds.append(f"{name(trace.watch, 'watch')}()")
+        return conds
 
     def entry(self, args: tuple, kwargs: dict) -> tuple[Trace | _Eager, Sequence[Any], tuple]:
         """The trace (or the note to run eagerly) for this call, traced now if there is none valid;

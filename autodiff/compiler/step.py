@@ -65,6 +65,7 @@ class CompiledStep:
         self.optimizer = optimizer
         self.loss_fn = Compiled(loss_fn)
         self.eager_steps = 0  # steps that ran eagerly (the first of a new trace, or a fallback)
+        self._fast: tuple | None = None  # the last step's fused function (and its arity), if it checks the key
 
     @property
     def traces(self) -> int:
@@ -79,6 +80,17 @@ class CompiledStep:
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         if state.tracer is not None or anomaly.active() or not state.enabled:
             return self._eager(args, kwargs)
+        fast = self._fast
+        if fast is not None and not kwargs and len(args) == fast[1]:
+            # The last step's function again, with the trace's key and guard among its conditions:
+            # no lookup (a third of a step's Python after a large one has flushed the caches).
+            try:
+                loss = fast[0](*args)
+            except Diverged:  # a value the trace chose by changed: the general path traces again
+                loss = None
+            if loss is not None:
+                return loss
+            self._fast = None
         entry, leaves, tree = self.loss_fn.entry(args, kwargs)
         if not isinstance(entry, Trace) or not entry.needs_node or math.prod(entry.tracer.shapes[entry.out_slot]) != 1:
             return self._eager(args, kwargs)  # a loss of several elements: `backward()` says what it says eagerly
@@ -89,8 +101,9 @@ class CompiledStep:
             if program.fused is not None and program.plan_for is self.optimizer:
                 loss = program.fused(*leaves)
                 if loss is not None:
-                    return program.loss(loss)
-            out = program.run(self.optimizer, args, kwargs, leaves)
+                    self._fast = (program.fused, len(args)) if program.replays else None
+                    return loss
+            out = program.run(self.optimizer, args, kwargs, leaves, self.loss_fn)
         except Diverged:  # a value the trace chose by changed: trace again, and take this step eagerly
             self.loss_fn._trace(args, kwargs, leaves, tree)
             out = None
@@ -123,13 +136,14 @@ class StepProgram(StepSource):
         self.taken = frozenset(id(v) for v in self.ns.values() if type(v) is np.ndarray)
         self.update: Callable[[], bool] | None = None  # the optimizer's update, written out (`_plan`)
         self.fused: Callable[..., Any] | None = None  # the whole step in one function (`_fuse`)
+        self.replays = False
         self.plan_for: Any = None
         self.moved: list = []
         self.plan_parents: list = []
         self.optimized: tuple = (None, -1, set())
 
     # ------------------------------------------------------------------ one step
-    def run(self, opt: Any, args: tuple, kwargs: dict, leaves: list) -> Tensor | None:
+    def run(self, opt: Any, args: tuple, kwargs: dict, leaves: Any, compiled: Compiled) -> Tensor | None:
         """One step; None when it must run eagerly instead (a hook on a parameter)."""
         parents = self.fixed_parents or [p if p is not None else leaves[i] for p, i in zip(self.leaf_parents, self.arg_parents)]
         for p in parents:
@@ -152,7 +166,8 @@ class StepProgram(StepSource):
         # The optimizer's update: its own code written out straight (`_update_source`) once its state
         # exists, else its `step()` without the checks (the gradients are this step's own buffers).
         if self.update is None and self.plan_for is not opt:
-            self._plan(opt, parents, grads)
+            self._plan(opt, parents, grads, None if kwargs else compiled.replay_conditions(
+                self.trace, args, self.trace._name, self.param_name))
         # The plan moves the parameters it was made for: parameters passed as arguments may be others.
         same = self.update is not None and all(map(operator.is_, parents, self.plan_parents))
         if same and self.plan_for is opt and self.update():
@@ -172,7 +187,7 @@ class StepProgram(StepSource):
     def param_name(self, p: Tensor) -> str:
         return self.trace._name(p, self.trace.names.get(id(p)) or p.name or "p")
 
-    def _plan(self, opt: Any, parents: list, grads: tuple) -> None:
+    def _plan(self, opt: Any, parents: list, grads: tuple, replay: list[str] | None) -> None:
         """Write the optimizer's update for the parameters this step gives gradients to, if it can;
         and when every one of them is the optimizer's, the whole step as one function (`_fuse`)."""
         ids = {id(p) for p in opt.params}
@@ -195,7 +210,7 @@ class StepProgram(StepSource):
         self.update, self.plan_for, self.moved, self.plan_parents = self.ns["update"], opt, moved, list(parents)
         self.code += "\n\n" + code
         if len(todo) == len(parents):
-            self._fuse(opt, todo, conds, lines)
+            self._fuse(opt, todo, conds, lines, replay)
 
     def _hand_over(self, todo: list) -> list[str]:
         """`run`'s hand-over of the gradients as lines: a buffer of the step as it is, anything else
@@ -210,7 +225,7 @@ class StepProgram(StepSource):
                 earlier.append(f"{g.name}.grad")
         return lines
 
-    def _fuse(self, opt: Any, todo: list, conds: list[str], lines: list[str]) -> None:
+    def _fuse(self, opt: Any, todo: list, conds: list[str], lines: list[str], replay: list[str] | None) -> None:
         """The whole step as one function: the plan's conditions and the parameters' hooks checked
         first (None when one fails: `run` then takes the step), then the forward and backward, each
         `.grad` handed over (None for the optimizer's other parameters, as `zero_grad` leaves them),
@@ -224,7 +239,8 @@ class StepProgram(StepSource):
         n_args = len(self.trace.tracer.arg_is_tensor)
         code = "\n".join([
             f"def fused({', '.join(f'a{i}' for i in range(n_args))}):",
-            "    if not (" + "\n            and ".join([*same, *conds, *(f"not {g.name}._hooks" for g in todo)]) + "):",
+            "    if not (" + "\n            and ".join([*(replay or ()), *same, *conds, *(f"not {g.name}._hooks" for g in todo)])
+            + "):",
             "        return None",
             *self.body,
             *self._hand_over(todo),
@@ -232,8 +248,9 @@ class StepProgram(StepSource):
             *(f"    {line}" for line in lines),
             "    _stepped()",
             "    _mark(MOVED)",
-            "    return loss",
+            f"    return _const({'loss.copy()' if self.loss_in_buffer else '_asarray(loss)'})",
         ]) + "\n"
         exec(builtins.compile(code, "<ad.compile fused step>", "exec"), self.ns)
         self.fused = self.ns["fused"]
+        self.replays = replay is not None  # it checks the call's key and the trace's guard itself
         self.code += "\n\n" + code
