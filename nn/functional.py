@@ -151,8 +151,19 @@ def _class_indices(target: Any, logits_shape: tuple[int, ...], ignore_index: int
     return t, ignored
 
 
-def _ignored_targets(t: np.ndarray, shape: tuple, ignore_index: int) -> bool:
-    """`_class_indices`'s choice for a replay of a compiled cross_entropy (its errors included)."""
+def _ignored_targets(t: Any, shape: tuple, ignore_index: int) -> bool:
+    """`_class_indices`'s choice for a replay of a compiled cross_entropy (its errors included).
+
+    A compiled step runs it on every step, after the step before has flushed the caches: the
+    common case (integer targets of the right shape, all in range, ignore_index no class) is
+    answered by two reductions, anything else by `_class_indices` itself."""
+    a = t.data if type(t) is Tensor else t
+    many = len(shape) > 1
+    n_classes = shape[1] if many else shape[0]
+    if (type(a) is np.ndarray and a.dtype.kind in "iu" and a.size and not 0 <= ignore_index < n_classes
+            and a.shape == (shape[:1] + shape[2:] if many else ())
+            and np.minimum.reduce(a, axis=None) >= 0 and np.maximum.reduce(a, axis=None) < n_classes):
+        return False
     return _class_indices(t, shape, ignore_index, "cross_entropy")[1]
 
 

@@ -88,8 +88,8 @@ def _relu_back(c: Any, e: Any, g: str) -> dict[int, str]:
 def _reduced(c: Any, losses: str, reduction: str, n: int) -> str:
     """`_reduce` of nn.functional for "mean" and "sum": Σ losses (÷ N), as a 0-d array."""
     if reduction == "sum":
-        return f"_asarray({losses}.sum())"
-    return f"_asarray({losses}.sum() / {n})" if n else ""
+        return f"_asarray(np.add.reduce({losses}, axis=None))"  # .sum() itself, without NumPy's Python wrapper
+    return f"_asarray(np.add.reduce({losses}, axis=None) / {n})" if n else ""
 
 
 def _mse(c: Any, e: Any) -> bool:
