@@ -105,7 +105,7 @@ def page(url: str, n: int, errors: list[str], seconds: float) -> None:
             ws.send(json.dumps({"type": "set", "settings": {"hidden": str(4 + n % 5), "speed": "10"}}))
             ws.send(json.dumps({"type": "play"}))
             end, frames = time.monotonic() + seconds, 0
-            while time.monotonic() < end:
+            while time.monotonic() < end or frames == 0:  # a loaded machine: play on until the first frame
                 m = json.loads(ws.recv(timeout=30))
                 frames += m["type"] == "frame"
                 if frames % 7 == 3:
@@ -113,8 +113,6 @@ def page(url: str, n: int, errors: list[str], seconds: float) -> None:
                              "x" * 300_000][frames % 4])
             if n % 3 == 0:
                 ws.send(json.dumps({"type": "step"}))  # and close without waiting for it
-            if frames == 0:
-                errors.append(f"page {n} got no frame")
     except Exception as e:
         errors.append(f"page {n}: {type(e).__name__}: {e}")
 
