@@ -38,6 +38,7 @@ from nn.playground.serve import views
 from nn.playground.serve.export import WEIGHTS_FILE, python_code
 from nn.playground.serve.features import FEATURES, ONE_INPUT
 from nn.playground.serve.presets import presets
+from nn.playground.serve.server import trim_heap
 from nn.playground.serve.session import Session
 from nn.playground.serve.settings import NEW_DATA, NEW_MODEL, Settings, SettingsError
 
@@ -407,10 +408,15 @@ async def playground_socket(ws: WebSocket) -> None:
         await ws.send_text(json.dumps({"type": "error", "message": f"this server already trains {MAX_PAGES} pages; close one"}))
         await ws.close(code=1013)
         return
+    state = ws.app.state
+    state.open += 1
     try:
-        await Page(ws, ws.app.state.scheduler).run()
+        await Page(ws, state.scheduler).run()
     finally:
         pages.leave()
+        state.open -= 1
+        if state.open == 0:  # this worker's last page: what its pages used goes back to the system
+            trim_heap()
         if ws.application_state == WebSocketState.CONNECTED:
             try:
                 await ws.close()
@@ -435,4 +441,5 @@ def create_app(host: str = "127.0.0.1", pages: PageCount | None = None) -> Starl
     app.state.hosts = None if host in WILDCARDS else LOOPBACK | {host}
     app.state.pages = pages or PageCount()
     app.state.scheduler = Scheduler()
+    app.state.open = 0  # pages open in this worker
     return app
