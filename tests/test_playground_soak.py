@@ -102,7 +102,7 @@ def serving_here() -> Iterator[tuple[str, object]]:
         sock.close()
 
 
-def test_pages_that_leave_leave_no_session_behind():
+def test_pages_that_leave_leave_no_session_behind(monkeypatch):
     """Counted, not estimated: once the pages have gone, no `Session` or `Page` of theirs is alive."""
     from nn.playground.serve.app import Page
     from nn.playground.serve.session import Session
@@ -113,6 +113,11 @@ def test_pages_that_leave_leave_no_session_behind():
         return sum(isinstance(o, Session) for o in objects), sum(isinstance(o, Page) for o in objects)
 
     assert alive() == (0, 0)
+    trims: list[int] = []  # pages open in the worker at each trim of the heap
+    import nn.playground.serve.app as served
+
+    real = served.trim_heap
+    monkeypatch.setattr(served, "trim_heap", lambda: (trims.append(app.state.open), real()))
     with serving_here() as (url, app):
         errors, ended = play_round(url, 4, 1.0)
         assert errors == [] and ended
@@ -121,3 +126,4 @@ def test_pages_that_leave_leave_no_session_behind():
             time.sleep(0.1)
         assert counts == (0, 0, 0), f"(sessions, pages, pages counted) after their pages left: {counts}"
         assert not app.state.scheduler.playing
+        assert trims and trims[-1] == 0  # the last page gone, malloc's free memory was handed back
