@@ -70,6 +70,17 @@ def _bitwise(a, b):
         np.testing.assert_array_equal(x, y)
 
 
+def _both(step, fn0, opt0, *args):
+    """One compiled step, and the same step eagerly on the twin (`fn0`, `opt0`): the same loss, bit for bit."""
+    E = step(*args)
+    opt0.zero_grad()
+    E0 = fn0(*args)
+    E0.backward()
+    opt0.step()
+    np.testing.assert_array_equal(E.data, E0.data)
+    return E
+
+
 @pytest.mark.parametrize("opt", list(OPTIMIZERS))
 @pytest.mark.parametrize("act,loss", [("tanh", "ce"), ("relu", "mse"), ("relu", "ce"), ("sigmoid", "mse")])
 def test_compiled_step_trains_bit_for_bit_as_the_eager_step(opt, act, loss):
@@ -119,15 +130,10 @@ def test_the_fused_step_follows_every_change_between_steps(opt):
         lambda m, p, o: setattr(o, "lr", o.lr * 0.5),
         lambda m, p, o: p.register_hook(lambda g: seen.append(1)) if m is model else p.register_hook(lambda g: None),
     ]
-    for i, change in enumerate(changes):
+    for change in changes:
         change(model, big, o)
         change(twin, big_twin, o_twin)
-        E = step(X, t)
-        o_twin.zero_grad()
-        E0 = fn_twin(X, t)
-        E0.backward()
-        o_twin.step()
-        np.testing.assert_array_equal(E.data, E0.data, err_msg=f"step {i}")
+        _both(step, fn_twin, o_twin, X, t)
         _bitwise([p.data for p in o.params], [p.data for p in o_twin.params])
         _bitwise([p.grad for p in model.parameters()], [p.grad for p in twin.parameters()])
         assert spare.grad is None and spare_twin.grad is None
@@ -189,16 +195,8 @@ def test_the_compiled_step_is_never_stale():
     opt, opt_twin = nn.SGD(model.parameters(), lr=0.1, momentum=0.9), nn.SGD(twin.parameters(), lr=0.1, momentum=0.9)
     step = opt.compile_step(fn)
 
-    def both(i):
-        E = step(X, t)
-        opt_twin.zero_grad()
-        E0 = fn_twin(X, t)
-        E0.backward()
-        opt_twin.step()
-        np.testing.assert_array_equal(E.data, E0.data, err_msg=f"step {i}")
-
-    for i in range(3):
-        both(i)
+    for _ in range(3):
+        _both(step, fn_twin, opt_twin, X, t)
     rng = np.random.default_rng(5)
     for m in (model, twin):  # a layer's setting and a weight replaced
         new = rng.normal(size=m.layers[2].weight.shape)
@@ -207,8 +205,8 @@ def test_the_compiled_step_is_never_stale():
     opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
     opt_twin = nn.SGD(twin.parameters(), lr=0.1, momentum=0.9)
     step = opt.compile_step(fn)
-    for i in range(3):
-        both(i)
+    for _ in range(3):
+        _both(step, fn_twin, opt_twin, X, t)
     _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
 
 
@@ -243,10 +241,7 @@ def test_ignored_targets_appearing_later_are_checked_on_every_step():
     step = opt.compile_step(fn)
     t0 = np.where(t == 1, 0, t)
     for targets in (t0, t0, t, t0):
-        step(model, X, targets)
-        opt_twin.zero_grad()
-        fn(twin, X, targets).backward()
-        opt_twin.step()
+        _both(lambda *a: step(model, *a), lambda *a: fn(twin, *a), opt_twin, X, targets)
     _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
     with pytest.raises(ValueError, match="out of range"):
         step(model, X, np.full(len(t), 7))
@@ -270,10 +265,7 @@ def test_a_changed_optimizer_setting_or_state_is_followed():
     for change in changes:
         change(opt)
         change(opt_twin)
-        step(X, t)
-        opt_twin.zero_grad()
-        fn_twin(X, t).backward()
-        opt_twin.step()
+        _both(step, fn_twin, opt_twin, X, t)
         _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
     assert step.code.count("def update():") >= 3  # planned again after each change of flags or state
 
@@ -328,12 +320,7 @@ def test_parameters_named_like_the_generated_codes_locals():
     step = opt.compile_step(fn)
     x = ad.Tensor(np.ones((4, 3)))
     for _ in range(3):
-        E = step(x)
-        opt0.zero_grad()
-        E0 = fn0(x)
-        E0.backward()
-        opt0.step()
-        np.testing.assert_array_equal(E.data, E0.data)
+        _both(step, fn0, opt0, x)
     _bitwise([p.data for p in ps], [p.data for p in ps0])
 
 
@@ -353,12 +340,7 @@ def test_parameters_passed_as_arguments_are_the_ones_updated(opt):
     rng = np.random.default_rng(4)
     X, t = ad.Tensor(rng.normal(size=(8, 4))), rng.integers(0, 3, 8)
     for i in [0, 0, 0, 1, 0, 1, 1, 0]:
-        E = step(models[i], X, t)
-        o_twin.zero_grad()
-        E0 = fn(twins[i], X, t)
-        E0.backward()
-        o_twin.step()
-        np.testing.assert_array_equal(E.data, E0.data)
+        _both(lambda *a, m=models[i]: step(m, *a), lambda *a, m=twins[i]: fn(m, *a), o_twin, X, t)
         _bitwise([p.data for p in o.params], [p.data for p in o_twin.params])
     assert step.traces == 1 and "def fused(" in step.code
 
@@ -372,10 +354,7 @@ def _twin_steps(make, n, between=None):
     (ps, fn, opt, args), (ps0, fn0, opt0, _) = make(), make()
     step = opt.compile_step(fn)
     for _ in range(n):
-        step(*args)
-        opt0.zero_grad()
-        fn0(*args).backward()
-        opt0.step()
+        _both(step, fn0, opt0, *args)
         if between:
             between(ps)
             between(ps0)
@@ -506,12 +485,7 @@ def test_the_steps_fast_path_checks_what_the_lookup_checks():
     Xb, tb = ad.Tensor(rng.normal(size=(5, X.shape[1]))), rng.integers(0, 3, 5)
 
     def both(*args):
-        E = step(*args)
-        opt0.zero_grad()
-        E0 = fn0(*args)
-        E0.backward()
-        opt0.step()
-        np.testing.assert_array_equal(E.data, E0.data)
+        _both(step, fn0, opt0, *args)
         _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
 
     def freeze(flag):
@@ -547,11 +521,6 @@ def test_the_steps_fast_path_notices_one_tensor_passed_twice():
     rng = np.random.default_rng(0)
     A, B = ad.Tensor(rng.normal(size=(2, 3))), ad.Tensor(rng.normal(size=(2, 3)))
     for args in [(A, B)] * 3 + [(A, A), (A, B), (B, B.detach())]:  # the last: two Tensors over one array
-        E = step(*args)
-        opt0.zero_grad()
-        E0 = fn0(*args)
-        E0.backward()
-        opt0.step()
-        np.testing.assert_array_equal(E.data, E0.data)
+        _both(step, fn0, opt0, *args)
         np.testing.assert_array_equal(W.data, W0.data)
     assert step.traces == 3
