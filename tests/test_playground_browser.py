@@ -171,7 +171,7 @@ def test_a_link_reproduces_the_set_up(open_page):
                       "seed": "4", "speed": "10"}
     assert page.is_checked("#feature-x1x2") and not page.is_checked("#feature-x1sq") and page.is_checked("#show-test")
     wait(page, "document.querySelectorAll('#layers .node').length === 8")  # 4 + 2 hidden units, 2 outputs
-    assert js(page, "window.playground.state.data.train.length") == 350
+    wait(page, "window.playground.state.data.train.length === 350")
     f = fragment(page)
     assert f["hidden"] == "4,2" and f["features"] == "x1,x2,x1x2" and f["show-test"] == "1"
 
@@ -307,7 +307,7 @@ def test_every_training_control_reaches_the_server(open_page):
         "sigmoid", "L2", "0.003", "25", "10", "15")
     assert (f["optimizer"], f["dropout"]) == ("adam", "0.2")
     assert page.inner_text("#noise-value") == "15" and page.inner_text("#train-ratio-value") == "80"
-    assert js(page, "window.playground.state.data.train.length") == 400
+    wait(page, "window.playground.state.data.train.length === 400")  # the data come with the server's answer
     page.click("#step")
     wait(page, "document.getElementById('epoch').textContent === '1'")
     assert js(page, "window.playground.history.rows.length") == 2
@@ -321,7 +321,7 @@ def test_more_classes_and_the_sine(open_page):
     page = open_page()
     page.select_option("#classes", "3")
     wait(page, "document.querySelectorAll('#layers .node.output').length === 3")
-    assert js(page, "new Set(window.playground.state.data.train.map(p => p[2])).size") == 3
+    wait(page, "new Set(window.playground.state.data.train.map(p => p[2])).size === 3")
     page.select_option("#dataset", "xor")
     wait(page, "document.getElementById('classes').disabled")
     page.select_option("#dataset", "sine")
@@ -446,7 +446,8 @@ def test_a_csv_file_becomes_the_data(open_page):
     page.set_input_files("#upload", files=[{"name": "mine.csv", "mimeType": "text/csv", "buffer": rows.encode()}])
     wait(page, "document.getElementById('dataset').value === 'custom'")
     assert page.input_value("#classes") == "4"
-    assert js(page, "window.playground.state.data.train.length + window.playground.state.data.test.length") == 8
+    # the select changes at once, the data when the server's answer arrives
+    wait(page, "window.playground.state.data.train.length + window.playground.state.data.test.length === 8")
     page.set_input_files("#upload", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"1,2,3\n4,five,6\n"}])
     wait(page, "document.getElementById('error-points').textContent.includes('line 2')")
     page.set_input_files("#upload", files=[{"name": "far.csv", "mimeType": "text/csv", "buffer": b"1,2,0\n40,2,1\n0,0,0\n1,1,1\n"}])
