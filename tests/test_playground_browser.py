@@ -65,6 +65,8 @@ def open_page(server, chromium):
         page.wait_for_selector("#graph svg", timeout=20000)
         page.wait_for_function("document.getElementById('connection').textContent === 'connected'")
         settled(page)
+        if fragment:  # the link's data, frame and graph come after its settings; its status comes last
+            wait(page, "(window.__socket.received.status || 0) >= 1")
         return page
 
     yield opener
@@ -195,6 +197,7 @@ def test_a_link_with_a_bad_value_applies_the_rest_and_shows_the_error(open_page)
 def test_changing_the_address_changes_the_set_up(open_page):
     page = open_page("dataset=xor&hidden=4")
     wait(page, "document.getElementById('dataset').value === 'xor'")
+    assert nodes(page) == 4 + 2  # the link's network, so the 18 below is the new address's
     page.evaluate("location.hash = '#dataset=gauss&show-test=1'")
     wait(page, "document.getElementById('dataset').value === 'gauss'")
     assert page.input_value("#hidden") == "8,8"  # what the new address does not name is the default

@@ -101,8 +101,10 @@ def test_a_preset_clicked_while_playing_restarts_and_keeps_playing(server, brows
     page.click("#play")
     wait(page, "parseInt(document.getElementById('epoch').textContent) >= 5")
     page.click("#preset-6")
-    wait(page, "location.hash.includes('dataset=circle') && window.playground.history.rows.length > 0"
-               " && window.playground.history.rows.every((r, i) => r[0] === i)")
+    # the address changes with the settings, the history with the reset that follows them: till then
+    # the old history also counts from 0, so the wait starts from the reset's arrival
+    wait(page, "(window.__received.reset || 0) >= 1 && location.hash.includes('dataset=circle')"
+               " && window.playground.history.rows.length > 0 && window.playground.history.rows.every((r, i) => r[0] === i)")
     wait(page, "parseInt(document.getElementById('epoch').textContent) >= 3")  # it plays on, from epoch 0
     assert js(page, "window.playground.state.playing")
     page.click("#play")
