@@ -524,3 +524,19 @@ def test_the_steps_fast_path_notices_one_tensor_passed_twice():
         _both(step, fn0, opt0, *args)
         np.testing.assert_array_equal(W.data, W0.data)
     assert step.traces == 3
+
+
+def test_a_loss_that_is_a_view_of_a_buffer_keeps_its_value():
+    # relu(z).reshape(()) is a view of relu's buffer, which relu's backward overwrites in place:
+    # the step returned 1.0 (the δ) instead of the loss, step after step
+    def build():
+        W = ad.Tensor(np.array([[0.5, -0.2, 0.3]]), requires_grad=True)
+        return W, nn.SGD([W], lr=0.1), lambda x: F.relu(x @ W.T + 1.0).reshape(())
+
+    W, opt, fn = build()
+    W0, opt0, fn0 = build()
+    step = opt.compile_step(fn)
+    x = ad.Tensor(np.ones((1, 3)))
+    kept = [_both(step, fn0, opt0, x).item() for _ in range(4)]
+    assert len(set(kept)) == 4 and "def fused(" in step.code
+    np.testing.assert_array_equal(W.data, W0.data)

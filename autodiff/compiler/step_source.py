@@ -166,6 +166,9 @@ class StepSource:
                 self.line(f"{out} = _asarray({out})")
             self.expr[slot] = out
         self.line(f"loss = {self.expr[trace.out_slot]}")
+        if trace.out_slot not in self.planned:  # a view of a buffer the backward may overwrite in place
+            self.line("if type(loss) is np.ndarray and loss.base is not None:")
+            self.line("    loss = loss.copy()")
         self._backward()
         return "\n".join(lines)
 
