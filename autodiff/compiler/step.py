@@ -166,7 +166,7 @@ class StepProgram(StepSource):
         # The optimizer's update: its own code written out straight (`_update_source`) once its state
         # exists, else its `step()` without the checks (the gradients are this step's own buffers).
         if self.update is None and self.plan_for is not opt:
-            self._plan(opt, parents, grads, None if kwargs else compiled.replay_conditions(
+            self._plan(opt, parents, grads, self.spare(loss, *grads), None if kwargs else compiled.replay_conditions(
                 self.trace, args, self.trace._name, self.param_name))
         # The plan moves the parameters it was made for: parameters passed as arguments may be others.
         same = self.update is not None and all(map(operator.is_, parents, self.plan_parents))
@@ -187,16 +187,17 @@ class StepProgram(StepSource):
     def param_name(self, p: Tensor) -> str:
         return self.trace._name(p, self.trace.names.get(id(p)) or p.name or "p")
 
-    def _plan(self, opt: Any, parents: list, grads: tuple, replay: list[str] | None) -> None:
-        """Write the optimizer's update for the parameters this step gives gradients to, if it can;
-        and when every one of them is the optimizer's, the whole step as one function (`_fuse`)."""
+    def _plan(self, opt: Any, parents: list, grads: tuple, spare: list[np.ndarray], replay: list[str] | None) -> None:
+        """Write the optimizer's update for the parameters this step gives gradients to, if it can
+        (its scratch in the step's `spare` buffers); and when every one of them is the optimizer's,
+        the whole step as one function (`_fuse`)."""
         ids = {id(p) for p in opt.params}
         todo = []
         for p, g, expr, fixed in zip(parents, grads, self.grads, self.fixed_grads):
             if g is not None and id(p) in ids:
                 P = self.param_name(p)
                 todo.append(Grad(p, P, g, expr if fixed else f"{P}.grad", fixed))
-        plan = plan_update(opt, todo, self.trace._name)
+        plan = plan_update(opt, todo, self.trace._name, spare)
         if plan is NotImplemented:
             self.plan_for = opt  # never: this optimizer's own step() it is
             return

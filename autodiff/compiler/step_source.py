@@ -5,6 +5,7 @@ where the step is an array's last reader, the others as their own forward and VJ
 from __future__ import annotations
 
 import builtins
+import re
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,8 @@ import numpy as np
 from autodiff.compiler.codegen import Trace, _safe
 from autodiff.compiler.kernels import KERNELS
 from autodiff.op import unbroadcast
+
+_BUFFER = re.compile(r"\bB\d+\b")
 
 
 class _Entry:
@@ -60,6 +63,18 @@ class StepSource:
         self.code = self._source()
         exec(builtins.compile(self.code, "<ad.compile step>", "exec"), self.ns)
         self.fn = self.ns["step"]
+
+    def spare(self, *outside: Any) -> list[np.ndarray]:
+        """The step's buffers that nothing reads once its backward is done (none shares memory with
+        `outside`: the loss and the gradients), the most recently used first: an update's scratch
+        there is still in cache."""
+        order: dict[str, None] = {}
+        for line in reversed(self.body):
+            for name in reversed(_BUFFER.findall(line)):
+                if name in self.buffers:
+                    order.setdefault(name)
+        arrays = [a for a in outside if isinstance(a, np.ndarray)]
+        return [b for b in map(self.ns.__getitem__, order) if not any(np.may_share_memory(b, a) for a in arrays)]
 
     # ------------------------------------------------------------------ what kernels call
     def line(self, text: str) -> None:
