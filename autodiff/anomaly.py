@@ -54,7 +54,7 @@ _PACKAGES = tuple(
 
 def active() -> bool:
     """True inside `detect_anomaly()` in the calling thread."""
-    return _depth.value > 0
+    return _threads_on > 0 and _depth.value > 0  # the global first: no thread-local read while none is inside
 
 
 def _user_site() -> str:

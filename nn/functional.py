@@ -156,15 +156,22 @@ def _ignored_targets(t: Any, shape: tuple, ignore_index: int) -> bool:
 
     A compiled step runs it on every step, after the step before has flushed the caches: the
     common case (integer targets of the right shape, all in range, ignore_index no class) is
-    answered by two reductions, anything else by `_class_indices` itself."""
+    answered by one reduction (int64 targets seen as uint64, where a negative one is past every
+    class) or two, anything else by `_class_indices` itself."""
     a = t.data if type(t) is Tensor else t
     many = len(shape) > 1
     n_classes = shape[1] if many else shape[0]
     if (type(a) is np.ndarray and a.dtype.kind in "iu" and a.size and not 0 <= ignore_index < n_classes
-            and a.shape == (shape[:1] + shape[2:] if many else ())
-            and np.minimum.reduce(a, axis=None) >= 0 and np.maximum.reduce(a, axis=None) < n_classes):
-        return False
+            and a.shape == (shape[:1] + shape[2:] if many else ())):
+        if a.dtype == _INT64:
+            if np.maximum.reduce(a.view(np.uint64), axis=None) < n_classes:
+                return False
+        elif np.minimum.reduce(a, axis=None) >= 0 and np.maximum.reduce(a, axis=None) < n_classes:
+            return False
     return _class_indices(t, shape, ignore_index, "cross_entropy")[1]
+
+
+_INT64 = np.dtype(np.int64)  # native byte order: its uint64 view reads the same bits
 
 
 def check_ignore_index(ignore_index: Any, name: str) -> int:

@@ -247,6 +247,29 @@ def test_ignored_targets_appearing_later_are_checked_on_every_step():
         step(model, X, np.full(len(t), 7))
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8, ">i8"])
+@pytest.mark.parametrize("ignore_index", [-100, -1, 2, 300])
+def test_the_replays_target_check_answers_as_the_eager_one(dtype, ignore_index):
+    """The replay's quick check (one reduction for int64 seen as uint64) against `_class_indices`,
+    which the eager loss runs: the same choice, or the same error."""
+    from nn.functional import _class_indices, _ignored_targets
+
+    rng = np.random.default_rng(0)
+    info = np.iinfo(np.dtype(dtype))
+    for n_classes in (3, 200):
+        cases = [rng.integers(0, min(n_classes, info.max + 1), 6), [0, 1, n_classes - 1], [0, -1, 1], [-100, 0, 1],
+                 [0, 2, 1], [n_classes, 0, 0], [info.min, 0, 0], [info.max, 0, 0]]
+        for case in cases:
+            t = np.array(np.clip(case, info.min, info.max)).astype(dtype)
+            try:
+                want = _class_indices(t, (len(t), n_classes), ignore_index, "cross_entropy")[1]
+            except ValueError as e:
+                with pytest.raises(ValueError, match=re.escape(str(e))):
+                    _ignored_targets(t, (len(t), n_classes), ignore_index)
+            else:
+                assert _ignored_targets(t, (len(t), n_classes), ignore_index) == want, (t, n_classes)
+
+
 def test_a_changed_optimizer_setting_or_state_is_followed():
     """The written-out update reads rates afresh and checks its flags and state arrays each step."""
     model, X, t, fn = _setup(act="relu", loss="mse")
