@@ -169,12 +169,14 @@ def _grad_change(rng):
     return write
 
 
-def _data_change(rng, shapes):
-    """A parameter's `.data` replaced by a new array, written into in place, or its requires_grad flipped."""
+def _data_change(rng, shapes, recast):
+    """A parameter's `.data` replaced by a new array, written into in place, of another dtype (once
+    per parameter: see the xfail below; `recast` holds those changed), or its requires_grad flipped."""
     i = int(rng.integers(len(shapes)))
     noise = rng.normal(size=shapes[i]) * 0.05
     kind = int(rng.integers(4))
-    if kind == 3:  # another dtype for one parameter: the optimizer makes its state again
+    if kind == 3 and i not in recast:  # another dtype for one parameter
+        recast.add(i)
         return lambda ps: setattr(ps[i], "data", ps[i].data.astype(np.float32 if ps[i].data.dtype == np.float64 else np.float64))
     if kind == 0:  # np.array: a 0-d sum is a NumPy scalar, which the optimizer cannot move (see the xfail below)
         return lambda ps: setattr(ps[i], "data", np.array(ps[i].data + noise.astype(ps[i].data.dtype), ps[i].data.dtype))
@@ -289,6 +291,7 @@ class ProgramScenario:
 
     def __init__(self, program, seed, dtype):
         self.program, self.dtype = program, dtype
+        self.recast: set[int] = set()
         rng = self.rng = np.random.default_rng(seed)
         n = len(program.inputs)
         # param: the optimizer's, read from the closure; param_arg: the optimizer's, passed as an argument;
@@ -403,7 +406,7 @@ class ProgramScenario:
             c = _grad_change(rng)
             return lambda w: c(w.watched)
         if kind == 2:
-            c = _data_change(rng, [p.shape for p in world.owned])
+            c = _data_change(rng, [p.shape for p in world.owned], self.recast)
             return lambda w: c(w.owned)
         if kind == 3:  # new values of the arguments, the same shapes
             noise = [rng.normal(size=a.shape) * 1e-3 for a in self.args]
@@ -464,6 +467,7 @@ class ModelScenario:
     def __init__(self, seed):
         rng = self.rng = np.random.default_rng(seed)
         self.seed = seed
+        self.recast: set[int] = set()
         self.dtype = np.float32 if rng.integers(2) else np.float64
         # a first layer of 300 × 256: past the optimizer's 256 KB block; and with a batch past 16, its
         # activations past the 4,096 elements where the ops' VJPs work in place
@@ -580,7 +584,7 @@ class ModelScenario:
             c = _grad_change(rng)
             return lambda w: c(w.watched)
         if kind == 2:
-            c = _data_change(rng, [p.shape for p in world.owned])
+            c = _data_change(rng, [p.shape for p in world.owned], self.recast)
             return lambda w: c(w.owned)
         if kind in (3, 4):  # a new batch, of the same size or another (a new trace)
             self.new_batch(None if kind == 3 else int(rng.integers(1, self.max_batch + 1)))
@@ -695,3 +699,28 @@ def test_what_a_called_function_reads_is_watched_by_the_compiled_step():
         E0.backward()
         opt0.step()
         np.testing.assert_array_equal(E.data, E0.data)  # step 2: -19.2 compiled, -57.6 eagerly
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: nn.Adam(ps, lr=0.01, weight_decay=0.01),
+                                      lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+                                      lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, dampening=0.3)],
+                         ids=["adam+decay", "nesterov+decay", "dampening"])
+@pytest.mark.xfail(strict=True, reason="a parameter's .data made float32 and float64 again: the written-out update's "
+                   "second scratch t is opt._second(i, s), np.empty_like(opt._scratch[i]), the float32 scratch the "
+                   "eager float32 step left (update.py _blocks; eager _apply fits _scratch[i] first): the decayed "
+                   "gradient or velocity is rounded to float32, the weights differ from eager in the last bits")
+def test_a_parameter_cast_and_cast_back_steps_as_eagerly(make_opt):
+    def make():
+        W = ad.Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+        return W, make_opt([W]), lambda: (W * W).sum()
+
+    (W, opt, fn), (W0, opt0, fn0) = make(), make()
+    step = opt.compile_step(fn)
+    for dtype in (None, np.float32, np.float64):
+        if dtype is not None:
+            W.data, W0.data = W.data.astype(dtype), W0.data.astype(dtype)
+        step()
+        opt0.zero_grad()
+        fn0().backward()
+        opt0.step()
+        np.testing.assert_array_equal(W.data, W0.data)
