@@ -304,7 +304,16 @@ class ProgramScenario:
         xs = [ad.Tensor(a, dtype=dtype) for a in program.inputs]
         with np.errstate(all="ignore"):
             outs = program(*xs)
-        self.out_shapes = [o.shape for o in outs]
+        # Sometimes a head on the first output: an nn.Linear (the optimizer's too) on it as (rows, k),
+        # whatever view or broadcast it is, then relu or tanh: the step's kernels on a program's values.
+        first = outs[0].shape
+        self.head = None
+        if rng.integers(3) == 0:
+            rows_k = first if len(first) == 2 else (1, int(np.prod(first)))
+            c = int(rng.integers(2, 4))
+            self.head = (rows_k, c, bool(rng.integers(4)), str(rng.choice(["", "relu", "tanh"])), int(rng.integers(1 << 30)))
+            first = (rows_k[0], c)
+        self.out_shapes = [first, *(o.shape for o in outs[1:])]
         # A loss that is a view of a parameter: the compiled step returns the value before the update,
         # the eager one after it (see the xfail below); not drawn until that is settled.
         self.views_a_parameter = any(np.shares_memory(outs[0].data, x.data) for x, r in zip(xs, roles) if r != "arg")
@@ -342,9 +351,13 @@ class ProgramScenario:
             return rng.integers(0, classes, rows)
         return None
 
-    def loss_of(self, outs, target):
+    def loss_of(self, outs, target, head=None):
         """The scalar made from the program's outputs (as written in the docstring above)."""
         outs = [getattr(F, a)(o) if a else o for o, a in zip(outs, self.acts)]
+        if head is not None:
+            (rows_k, _, _, act, _), o = self.head, outs[0]
+            z = head(o if o.shape == rows_k else o.reshape(rows_k))
+            outs = [getattr(F, act)(z) if act else z, *outs[1:]]
         if self.ending == "direct" and outs[0].size == 1:  # a view of the program's own result
             return outs[0].reshape(()) if outs[0].ndim != 1 else outs[0][0]
         terms = []
@@ -376,6 +389,13 @@ class ProgramScenario:
         mine = {i: ad.Tensor(a, requires_grad=True, dtype=dtype, name=f"x{i}")
                 for i, (a, r) in enumerate(zip(program.inputs, roles)) if r in ("param", "param_arg")}
         owned = list(mine.values())
+        head = None
+        if self.head is not None:
+            (_, k), c, bias, _, seed = self.head
+            head = nn.Linear(k, c, bias=bias, rng=np.random.default_rng(seed))
+            for p in head.parameters():
+                p.data = p.data.astype(dtype)
+            owned += list(head.parameters())
         closure = [mine[i] for i, r in enumerate(roles) if r == "param"]
         args = [mine[i] if r == "param_arg" else ad.Tensor(a, requires_grad=r == "arg_grad", dtype=dtype)
                 for i, (a, r) in enumerate(zip(program.inputs, roles)) if r != "param"]
@@ -389,7 +409,7 @@ class ProgramScenario:
         def fn(*call):
             it, ps = iter(call), iter(closure)
             xs = [next(ps) if r == "param" else next(it) for r in roles]
-            return me.loss_of(program(*xs), next(it, None))
+            return me.loss_of(program(*xs), next(it, None), head)
 
         opt = _make_optimizer(self.opt_spec, owned)
         return World(owned, _watched(owned, args), opt, fn, args)
