@@ -116,11 +116,11 @@ def _optimizer_change(rng, opt):
         return lambda o: o.param_groups[gi].update(momentum=mu)
     if kind == 2 and sgd:
         h = groups[gi]
+        if h["momentum"] and not h["dampening"] and rng.integers(2):  # Nesterov on or off
+            return lambda o: o.param_groups[gi].update(nesterov=not o.param_groups[gi]["nesterov"])
         if h["momentum"] and not h["nesterov"]:
             damp = float(rng.choice([0.0, 0.3]))
             return lambda o: o.param_groups[gi].update(dampening=damp)
-        if h["momentum"] and not h["dampening"]:
-            return lambda o: o.param_groups[gi].update(nesterov=not o.param_groups[gi]["nesterov"])
         return None
     if kind == 3:
         wd = float(rng.choice([0.0, 1e-3, 0.01]))
