@@ -20,16 +20,16 @@ Two kinds of scenario:
   past the ops' in-place sizes; a second loss function compiled for the same optimizer; the
   optimizer owning the first layer only, a second one the rest.
 
-Between steps a scenario makes the changes users make: the rate (a NumPy number too), momentum,
-dampening, Nesterov, weight decay, betas or AMSGrad changed in `param_groups`, a parameter group
-added, the optimizer's state reloaded, `zero_grad()` (the optimizer's, the model's), `.grad` read,
-written into or set stale, a hook registered, a parameter's `.data` replaced, written in place or
-of another dtype, a parameter frozen or thawed, new inputs of the same shape, another batch size,
-targets that hit ignore_index, a setting the loss reads, a weight replaced by a Parameter the
-optimizer does not own, train / eval, an eager step of the user's own, the other optimizer's
-step, the other loss function. Every returned loss is kept and must still hold its value at the
-end. A step that runs eagerly (the warning names why) must agree just the same; an error must be
-the same error.
+Between steps a scenario makes the changes users make: the rate (a NumPy number too, the `lr`
+property, a StepLR or CosineAnnealingLR epoch), momentum, dampening, Nesterov, weight decay, betas
+or AMSGrad changed in `param_groups`, a parameter group added, the optimizer's state reloaded,
+`zero_grad()` (the optimizer's, the model's), `.grad` read, written into or set stale, a hook
+registered, a parameter's `.data` replaced, written in place or of another dtype, a parameter
+frozen or thawed, new inputs of the same shape, another batch size, targets that hit
+ignore_index, a setting the loss reads, a weight replaced by a Parameter the optimizer does not
+own, train / eval, an eager step of the user's own, the other optimizer's step, the other loss
+function. Every returned loss is kept and must still hold its value at the end. A step that runs
+eagerly (the warning names why) must agree just the same; an error must be the same error.
 
 `make test` runs the quick profile (a few seconds); `make fuzz` the long one (COMPILE_FUZZ_SCENARIOS,
 default 4 here and 150 there, shared with tests/test_compile_fuzz.py: 15 programs and 10 models
@@ -506,6 +506,7 @@ class ModelScenario:
         # the compiled step's optimizer owns the first layer only; a second one, stepped eagerly by the
         # user, the rest (whose gradients the compiled steps add up, as eager ones do)
         self.split = bool(rng.integers(4) == 0)
+        self.schedule = int(rng.integers(3))  # 0: none, 1: StepLR, 2: CosineAnnealingLR, stepped between steps
         self.ending = str(rng.choice(["relu", "tanh", "none"])), str(rng.choice(["reshape", "index"]))
         self.cfg = {"reduction": str(rng.choice(["mean", "mean", "sum"])), "ignore_index": -100, "label_smoothing": 0.0}
         if self.task == "ce" and rng.integers(2):
@@ -582,6 +583,9 @@ class ModelScenario:
         world.model = model
         rest = [p for p in params if all(p is not q for q in owned)]
         world.other = nn.SGD(rest, lr=0.05, momentum=0.5) if rest else None
+        world.sched = [None, lambda o: nn.optim.lr_scheduler.StepLR(o, 2, 0.5),
+                       lambda o: nn.optim.lr_scheduler.CosineAnnealingLR(o, T_max=3)][self.schedule]
+        world.sched = world.sched and world.sched(opt)
         return world
 
     def _set_batch(self, w):
@@ -589,7 +593,11 @@ class ModelScenario:
 
     def changes(self, world):
         rng = self.rng
-        kind = int(rng.integers(13))
+        kind = int(rng.integers(15))
+        if kind == 13 and world.sched is not None:  # an epoch of the learning-rate schedule
+            return lambda w: w.sched.step()
+        if kind == 14:  # the optimizer's lr property: every group's rate
+            return lambda w: setattr(w.opt, "lr", w.opt.lr * 0.5)
         if kind == 11 and world.other is not None:  # the user's other optimizer steps on what has gathered
             def other(w):
                 w.other.step()
