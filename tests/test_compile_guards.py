@@ -357,3 +357,84 @@ def test_a_recurrent_layer_with_its_zero_state_still_replays():
         _same(f, lambda x: rnn(x)[0].sum(), x)
         _same(f, lambda x: rnn(x)[0].sum(), _x(1, shape=(5, 2, 3)))
     assert f.traces == 1
+
+
+# functions the traced one calls ---------------------------------------------------------------
+SCALES = {"inner": 1.0}
+
+
+def _inner_scale(x):
+    return x * SCALES["inner"]  # a global of a helper's helper
+
+
+def test_what_called_functions_read_is_watched_at_any_depth():
+    W = ad.Tensor(np.ones((3, 2)), requires_grad=True)
+    cfg = {"scale": 1.0}
+
+    def helper(x):
+        return _inner_scale((x @ W) * cfg["scale"]).sum()
+
+    fn = lambda x: helper(x)  # noqa: E731
+    f, x = ad.compile(fn), _x()
+    for scale, inner in [(1.0, 1.0), (3.0, 1.0), (3.0, -2.0), (3.0, -2.0)]:
+        cfg["scale"], SCALES["inner"] = scale, inner
+        _same(f, fn, x)
+    assert f.traces == 3
+    SCALES["inner"] = 1.0
+
+
+def test_a_function_held_but_never_called_is_not_walked():
+    # a row of a test table: its helpers reach far more than a watch can check, and the trace never calls them
+    huge = [types.SimpleNamespace(value=float(i)) for i in range(30_000)]
+
+    def never_called():
+        return huge
+
+    row = types.SimpleNamespace(cases=never_called, scale=2.0)
+    fn = lambda x: (x * row.scale).sum()  # noqa: E731
+    f, x = ad.compile(fn), _x()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _same(f, fn, x)
+        row.scale = 5.0
+        _same(f, fn, x)
+    assert f.traces == 2
+    row.cases = lambda: None  # another function in its place: traced again, by identity
+    _same(f, fn, x)
+    assert f.traces == 3
+
+
+def test_a_helper_that_changes_what_it_reads_traces_again():
+    calls = {"n": 0}
+
+    def helper(x):
+        calls["n"] += 1
+        return x * float(calls["n"])
+
+    fn = lambda x: helper(x).sum()  # noqa: E731
+    f, x = ad.compile(fn), _x()
+    for _ in range(3):
+        want = x.data.sum() * (calls["n"] + 1)
+        np.testing.assert_allclose(f(x).item(), want, **EXACT)
+    assert f.traces == 3
+
+
+def test_under_another_profiler_every_function_met_is_walked_first():
+    import sys
+
+    seen = []
+    cfg = {"scale": 1.0}
+
+    def helper(x):
+        return x * cfg["scale"]
+
+    fn = lambda x: helper(x).sum()  # noqa: E731
+    f, x = ad.compile(fn), _x()
+    sys.setprofile(lambda frame, event, arg: seen.append(event))
+    try:
+        _same(f, fn, x)
+        cfg["scale"] = 4.0
+        _same(f, fn, x)
+    finally:
+        sys.setprofile(None)
+    assert seen and f.traces == 2  # the user's profiler kept running, and the change was seen

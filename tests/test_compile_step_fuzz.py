@@ -686,9 +686,6 @@ def test_a_parameter_whose_data_became_a_numpy_scalar_is_moved_or_refused():
     assert float(W.data) == 0.5 - 0.1 * 2.0
 
 
-@pytest.mark.xfail(strict=True, reason="a function the compiled one calls (a closure cell or a global) is never "
-                   "walked by the watch: guards.Watch._value adds id(fn) to `seen` before calling self.function(fn), "
-                   "which returns at once for an id in `seen`; a dict it reads changes and the replay is stale")
 def test_what_a_called_function_reads_is_watched():
     W = ad.Tensor(np.ones((3, 2)), requires_grad=True)
     cfg = {"scale": 1.0}
@@ -706,7 +703,6 @@ def test_what_a_called_function_reads_is_watched():
     assert f(x).item() == fn(x).item() == 72.0  # the replay returns 24.0
 
 
-@pytest.mark.xfail(strict=True, reason="the same, in a compiled step: the loss is the one before the change")
 def test_what_a_called_function_reads_is_watched_by_the_compiled_step():
     def make():
         W = ad.Tensor(np.zeros((3, 2)), requires_grad=True)

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from autodiff import anomaly
+from autodiff.compiler.calls import watching_calls
 from autodiff.compiler.codegen import Diverged, Trace, _always
-from autodiff.compiler.guards import aliases, flatten, watch_for
+from autodiff.compiler.guards import MAX_CHECKS, aliases, flatten, watch_for
 from autodiff.compiler.tracer import Tracer
 from autodiff.grad_mode import state
 from autodiff.tensor import Tensor
@@ -169,19 +170,23 @@ class Compiled:
             watch = watch_for(self.fn, args, kwargs)
         except Untraceable as e:
             return self._store(self._key(leaves, tree), self._eagerly(str(e), lambda: False))
+        tracer = Tracer(leaves, enabled)
+        self.traces += 1
+        # Recording off, tracer on: every op lands on the tape, none builds a node. The functions
+        # it calls are watched as they run (`watching_calls`), so the check is built after.
+        state.tracer, state.enabled = tracer, False
+        try:
+            with watching_calls(watch):
+                out = self.fn(*args, **kwargs)
+        except Untraceable as e:  # eagerly while what it reads stands (a watch too large to check: never)
+            self._reached |= watch.reached
+            check = watch.build() if len(watch.lines) <= MAX_CHECKS else lambda: False
+            return self._store(self._key(leaves, tree), self._eagerly(str(e), check))
+        finally:
+            state.tracer, state.enabled = None, enabled
         self._reached |= watch.reached
         key = self._key(leaves, tree)
         check = watch.build()
-        tracer = Tracer(leaves, enabled)
-        self.traces += 1
-        # Recording off, tracer on: every op lands on the tape, none builds a node.
-        state.tracer, state.enabled = tracer, False
-        try:
-            out = self.fn(*args, **kwargs)
-        except Untraceable as e:
-            return self._store(key, self._eagerly(str(e), check))
-        finally:
-            state.tracer, state.enabled = None, enabled
         if not isinstance(out, Tensor):
             raise TypeError(f"compile: the function must return one Tensor, it returned {type(out).__name__}")
         # An array or Tensor argument no op read as it was given was converted first (class indices

@@ -111,6 +111,9 @@ class Watch:
         # change only through Module.__setattr__/__delattr__, which bump `structure_version`.
         self.module_level: list[bool] = []
         self.in_module_dict = False
+        # Functions met as values (in a closure, a global, a dict): walked when the trace calls them
+        # (`called`), keyed by their code; one the trace never calls can change nothing in it.
+        self.deferred: dict[types.CodeType, list[Any]] = {}
 
     def _obj(self, value: Any) -> str:
         name = f"o{len(self.ns)}"
@@ -190,6 +193,14 @@ class Watch:
         self.in_module_dict = top
         self._fail_unless(f"{expr} is {name}")
         self.in_module_dict = False
+        if isinstance(v, (types.FunctionType, types.MethodType, functools.partial)):
+            if not _library(v):
+                code = _code(v)
+                if code is None:
+                    self.function(v)
+                else:
+                    self.deferred.setdefault(code, []).append(v)
+            return
         if id(v) in self.seen:
             return
         self.seen.add(id(v))
@@ -216,9 +227,6 @@ class Watch:
             forward = getattr(type(v), "forward", None)
             if isinstance(forward, types.FunctionType) and not _library(forward):
                 self.function(forward)
-        elif isinstance(v, (types.FunctionType, types.MethodType, functools.partial)):
-            if not _library(v):
-                self.function(v)
         elif isinstance(v, types.ModuleType):
             if not _library(v):  # a user's module of settings: the attributes the code names
                 d = self._obj(vars(v))
@@ -263,6 +271,21 @@ class Watch:
                 self.in_module_dict = module
                 self.value(f"{name}.get({attr!r}, M)", d.get(attr, _MISSING))
 
+    def called(self, code: types.CodeType) -> None:
+        """The trace is about to run `code`: walk the functions met with it, as they are now."""
+        for fn in self.deferred.pop(code, ()):
+            self.function(fn)
+
+    def walk_deferred(self, codes: Any = None) -> None:
+        """Walk the deferred functions whose code is in `codes` (all of them when None), and the ones
+        met while walking those, until none is left."""
+        while True:
+            todo = [c for c in self.deferred if codes is None or c in codes]
+            if not todo:
+                return
+            for c in todo:
+                self.called(c)
+
     def build(self) -> Any:
         """The check function: True when everything reached is as it was. While no module attribute
         has been assigned since it last passed, it skips the checks of modules' own attributes."""
@@ -273,6 +296,15 @@ class Watch:
                   "def fast():\n" + "\n".join(fast) + "\n    return True\n")
         exec(compile(source, "<ad.compile guard>", "exec"), self.ns)
         return _Watcher(self.ns["full"], self.ns["fast"], self.keep)
+
+
+def _code(fn: Any) -> types.CodeType | None:
+    """The code a call of fn runs first, if it is a Python function's."""
+    if isinstance(fn, functools.partial):
+        fn = fn.func
+    if isinstance(fn, types.MethodType):
+        fn = fn.__func__
+    return fn.__code__ if isinstance(fn, types.FunctionType) else None
 
 
 def _always() -> bool:
