@@ -60,7 +60,9 @@ class StepSource:
                     self.readers[j] = self.readers.get(j, 0) + 1
         self.guarded = trace._guarded_slots(False)
         self.entries: dict[int, _Entry] = {}
+        self.buffer_ids: set[int] = set()
         self.code = self._source()
+        self.buffer_ids.update(id(self.ns[name]) for name in self.buffers)
         exec(builtins.compile(self.code, "<ad.compile step>", "exec"), self.ns)
         self.fn = self.ns["step"]
 
@@ -181,8 +183,9 @@ class StepSource:
                 self.line(f"{out} = _asarray({out})")
             self.expr[slot] = out
         self.line(f"loss = {self.expr[trace.out_slot]}")
-        if trace.out_slot not in self.planned:  # a view of a buffer the backward may overwrite in place
-            self.line("if type(loss) is np.ndarray and loss.base is not None:")
+        if trace.out_slot not in self.planned:  # a view of a buffer, which the backward may overwrite in place
+            ids = trace._name(self.buffer_ids, "buffer_ids")  # (a view of a parameter stays one, as eagerly)
+            self.line(f"if type(loss) is np.ndarray and loss.base is not None and id(loss.base) in {ids}:")
             self.line("    loss = loss.copy()")
         self._backward()
         return "\n".join(lines)

@@ -157,8 +157,8 @@ class Optimizer:
     def _second(self, i: int, s: np.ndarray) -> np.ndarray:
         """A second scratch for parameter i shaped like the block `s`, kept from step to step."""
         buf = self._scratch2[i]
-        if buf is None or buf.dtype != s.dtype:
-            buf = self._scratch2[i] = np.empty_like(self._scratch[i])
+        if buf is None or buf.dtype != s.dtype:  # s's dtype: the first scratch may still be another's
+            buf = self._scratch2[i] = np.empty(self._scratch[i].shape, s.dtype)
         return fit(buf, s)
 
     def _apply(self, i: int, update: Callable[..., None], w: np.ndarray, *arrays: np.ndarray | None) -> None:
