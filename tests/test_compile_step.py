@@ -563,3 +563,26 @@ def test_a_loss_that_is_a_view_of_a_buffer_keeps_its_value():
     kept = [_both(step, fn0, opt0, x).item() for _ in range(4)]
     assert len(set(kept)) == 4 and "def fused(" in step.code
     np.testing.assert_array_equal(W.data, W0.data)
+
+
+def test_a_parameter_whose_data_became_a_numpy_scalar_is_refused_eagerly_and_compiled():
+    # W.data - 0.5 on a 0-d array is a NumPy scalar: the eager step left it where it was, silently,
+    # and the compiled one raised NumPy's "return arrays must be of ArrayType" halfway through its update
+    def make():
+        W, b = ad.Tensor(np.array(1.0), requires_grad=True), ad.Tensor(np.array([0.5, -0.5]), requires_grad=True)
+        return W, b, nn.SGD([b, W], lr=0.1, momentum=0.9), lambda: (W * 2.0 + (b * b).sum()) * 1.0
+
+    W, b, opt, fn = make()
+    step = opt.compile_step(fn)
+    for _ in range(3):
+        step()
+    assert "def fused(" in step.code
+    for stepper in (step, lambda: (opt.zero_grad(), fn().backward(), opt.step())):
+        W.data = W.data - 0.5
+        before = (float(W.data), b.data.copy())
+        with pytest.raises(TypeError, match=r"parameter 1 has a \.data that is a float64, not a numpy array"):
+            stepper()
+        assert float(W.data) == before[0] and np.array_equal(b.data, before[1])  # nothing was updated
+        W.data = np.asarray(W.data)
+        stepper()
+        assert float(W.data) != before[0]

@@ -53,6 +53,8 @@ def _eager_update(opt: Any) -> None:
     mro = type(opt).__mro__
     owner = {name: next((i for i, c in enumerate(mro) if name in c.__dict__), None) for name in ("step", "_step_checked")}
     if owner["_step_checked"] is not None and owner["step"] is not None and owner["step"] >= owner["_step_checked"]:
+        if hasattr(opt, "_check_data"):
+            opt._check_data()  # a parameter whose .data is no array (a NumPy scalar) is refused, not left
         opt._step_checked()
     else:
         opt.step()

@@ -61,6 +61,17 @@ def fit(buf: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.empty_like(s)
 
 
+def check_data(p: Any, i: int, who: str) -> None:
+    """Parameter i's `.data` must be an array to be moved in place: a NumPy scalar (what arithmetic on
+    a 0-d array gives, `W.data = W.data - 0.5`) would be left where it is."""
+    if type(p.data) is not np.ndarray:
+        raise TypeError(
+            f"{who}: parameter {i} has a .data that is a {type(p.data).__name__}, not a numpy array, so it cannot "
+            "be moved in place (arithmetic on a 0-d array gives a NumPy scalar: assign np.asarray(...)); nothing "
+            "was updated"
+        )
+
+
 class Optimizer:
     """Base class: holds the parameter groups; `zero_grad()` forgets gradients, `step()` updates.
 
@@ -235,6 +246,12 @@ class Optimizer:
         self._check_grads()
         self._step_checked()
 
+    def _check_data(self) -> None:
+        """`check_data` on every parameter with a gradient (a compiled step, before `_step_checked`)."""
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                check_data(p, i, f"{type(self).__name__}.step")
+
     def _step_checked(self) -> None:
         """`step()` without checking the gradients (a compiled step, whose gradients it made itself)."""
         moved = []
@@ -259,6 +276,7 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
+            check_data(p, i, who)
             if not isinstance(g, np.ndarray):
                 raise TypeError(
                     f"{who}: parameter {i} has a .grad that is a {type(g).__name__}, not a numpy array; set .grad "
