@@ -308,3 +308,60 @@ def test_compiled_and_eager_step_agree_on_a_memmap_parameter(tmp_path):
         return np.asarray(W.data).tolist()
 
     assert outcome(True) == outcome(False)
+
+
+@pytest.mark.xfail(strict=True, reason="deferred functions are keyed by code: calling one closure of a factory walks "
+                   "all 4,000 (one code object), past MAX_CHECKS, so every call traces again: traces 3, ~3500x eager; "
+                   "before the change 1 trace")
+def test_table_of_factory_closures_one_called_does_not_trace_on_every_call():
+    def make(a, b, c, d, e):
+        return lambda x: x * a * b * c * d * e
+
+    table = [make(float(i), 1.0, 2.0, 3.0, 4.0) for i in range(4000)]
+
+    def fn(x):
+        return table[1](x).sum()
+
+    f = ad.compile(fn)
+    x = T([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            assert f(x).item() == fn(x).item()
+    assert f.traces == 1
+
+
+# ---------------------------------------------------------------- the profiler the user had
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="PyEval_SetProfile is CPython's")
+@pytest.mark.xfail(strict=True, reason="a C-level profiler installed with a NULL object (sys.getprofile() is None) is "
+                   "replaced by the trace's hook and then sys.setprofile(None): the first compiled call switches it "
+                   "off; events after: 0")
+def test_first_compiled_call_keeps_a_c_level_profiler_running():
+    import ctypes
+
+    count = [0]
+    func_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+
+    @func_type
+    def callback(obj, frame, what, arg):
+        count[0] += 1
+        return 0
+
+    set_profile = ctypes.pythonapi.PyEval_SetProfile
+    set_profile.argtypes = [func_type, ctypes.c_void_p]
+    set_profile.restype = None
+
+    def work():
+        return [abs(i) for i in range(3)]
+
+    f = ad.compile(lambda x: (x * 2.0).sum())
+    set_profile(callback, None)
+    try:
+        assert sys.getprofile() is None
+        f(T([1.0, 2.0]))
+        before = count[0]
+        work()
+        after = count[0] - before
+    finally:
+        set_profile(ctypes.cast(None, func_type), None)
+    assert after > 0
