@@ -401,3 +401,32 @@ def test_a_draw_inside_the_function_is_not_replayed(name):
         warnings.simplefilter("ignore")
         got = [f(x).item() for _ in range(3)]
     assert len(set(got)) == 3  # eagerly every call draws (or takes) a new value
+
+
+# ---------------------------------------------------------------- compile_step's loss
+@pytest.mark.xfail(strict=True, reason="a loss that is a step buffer itself through an op that returns its input "
+                   "(astype to the same dtype, copy=False): not planned, not a view (base None), so not copied; "
+                   "tanh's backward then writes 1 - z² into it: the step returns 0.8556... where eager gives 0.3799...")
+def test_compiled_step_loss_through_astype_to_its_own_dtype():
+    def losses(compiled):
+        W = ad.Tensor(np.full((1, 4), 0.1), requires_grad=True)
+        opt = nn.SGD([W], lr=0.1)
+        x = ad.Tensor(np.ones((1, 4)))
+
+        def loss_fn(x):
+            return (x @ W.T).tanh().astype(np.float64)  # (1, 1): one element, a loss
+
+        step = opt.compile_step(loss_fn)
+        out = []
+        for _ in range(3):
+            if compiled:
+                E = step(x)
+            else:
+                opt.zero_grad()
+                E = loss_fn(x)
+                E.backward()
+                opt.step()
+            out.append(E.item())
+        return out
+
+    assert losses(True) == losses(False)
