@@ -168,24 +168,26 @@ class Compiled:
             # What the function reaches, as it is before this call (a function that changes its own
             # state then traces again on every call, rather than replaying a stale value).
             watch = watch_for(self.fn, args, kwargs)
-        except Untraceable as e:
-            return self._store(self._key(leaves, tree), self._eagerly(str(e), lambda: False))
+        except Untraceable as e:  # it reaches too much to watch: eagerly for good (a trace per call would cost more)
+            return self._store(self._key(leaves, tree), self._eagerly(str(e), _always))
         tracer = Tracer(leaves, enabled)
         self.traces += 1
         # Recording off, tracer on: every op lands on the tape, none builds a node. The functions
         # it calls are watched as they run (`watching_calls`), so the check is built after.
         state.tracer, state.enabled = tracer, False
+        error = None
         try:
             with watching_calls(watch):
                 out = self.fn(*args, **kwargs)
-        except Untraceable as e:  # eagerly while what it reads stands (a watch too large to check: never)
-            self._reached |= watch.reached
-            check = watch.build() if len(watch.lines) <= MAX_CHECKS else lambda: False
-            return self._store(self._key(leaves, tree), self._eagerly(str(e), check))
+        except Untraceable as e:
+            error = e
         finally:
             state.tracer, state.enabled = None, enabled
         self._reached |= watch.reached
-        key = self._key(leaves, tree)
+        key = self._key(leaves, tree)  # (with the grad mode restored: it is part of the key)
+        if error is not None:  # eagerly while what it reads stands (a watch too large: for good)
+            check = watch.build() if len(watch.lines) <= MAX_CHECKS else _always
+            return self._store(key, self._eagerly(str(error), check))
         check = watch.build()
         if not isinstance(out, Tensor):
             raise TypeError(f"compile: the function must return one Tensor, it returned {type(out).__name__}")

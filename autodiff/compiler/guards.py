@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff.compiler import draws
 from autodiff.tensor import Tensor
 from autodiff.tracing import Untraceable, structure_version
 
@@ -114,6 +115,7 @@ class Watch:
         # Functions met as values (in a closure, a global, a dict): walked when the trace calls them
         # (`called`), keyed by their code; one the trace never calls can change nothing in it.
         self.deferred: dict[types.CodeType, list[Any]] = {}
+        self.generators: list[tuple[Any, Any]] = []  # random generators reached, with their state then
 
     def _obj(self, value: Any) -> str:
         name = f"o{len(self.ns)}"
@@ -193,7 +195,15 @@ class Watch:
         self.in_module_dict = top
         self._fail_unless(f"{expr} is {name}")
         self.in_module_dict = False
-        if isinstance(v, (types.FunctionType, types.MethodType, functools.partial)):
+        if isinstance(v, draws.GENERATORS):
+            if id(v) not in self.seen:
+                self.seen.add(id(v))
+                self.generators.append((v, draws.state(v)))
+            return
+        if isinstance(v, functools.partial):  # its arguments now, its function when called (`function`)
+            self.function(v)
+            return
+        if isinstance(v, (types.FunctionType, types.MethodType)):
             if not _library(v):
                 code = _code(v)
                 if code is None:

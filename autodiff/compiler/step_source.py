@@ -185,7 +185,7 @@ class StepSource:
         self.line(f"loss = {self.expr[trace.out_slot]}")
         if trace.out_slot not in self.planned:  # a view of a buffer, which the backward may overwrite in place
             ids = trace._name(self.buffer_ids, "buffer_ids")  # (a view of a parameter stays one, as eagerly)
-            self.line(f"if type(loss) is np.ndarray and loss.base is not None and id(loss.base) in {ids}:")
+            self.line(f"if type(loss) is np.ndarray and (id(loss) in {ids} or loss.base is not None and id(loss.base) in {ids}):")
             self.line("    loss = loss.copy()")
         self._backward()
         return "\n".join(lines)

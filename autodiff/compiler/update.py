@@ -51,7 +51,7 @@ def plan_update(opt: Any, grads: list[Grad], name: Callable[[Any, str], str], sp
         more, head, body, state = got
         conds += [f"{name(opt.params, 'params')}[{i}] is {grad.name}", *more]
         if p.data.ndim == 0:  # a NumPy scalar has a 0-d array's shape and dtype, and cannot be moved in place
-            conds.append(f"type({grad.name}.data) is {name(np.ndarray, 'ndarray')}")
+            conds.append(f"isinstance({grad.name}.data, {name(np.ndarray, 'ndarray')})")
         lines += head
         lines += _blocks(opt, i, p.data, grad, state, body, name, conds, spare)
         moved.append(p)

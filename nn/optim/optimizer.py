@@ -64,7 +64,7 @@ def fit(buf: np.ndarray, s: np.ndarray) -> np.ndarray:
 def check_data(p: Any, i: int, who: str) -> None:
     """Parameter i's `.data` must be an array to be moved in place: a NumPy scalar (what arithmetic on
     a 0-d array gives, `W.data = W.data - 0.5`) would be left where it is."""
-    if type(p.data) is not np.ndarray:
+    if not isinstance(p.data, np.ndarray):
         raise TypeError(
             f"{who}: parameter {i} has a .data that is a {type(p.data).__name__}, not a numpy array, so it cannot "
             "be moved in place (arithmetic on a 0-d array gives a NumPy scalar: assign np.asarray(...)); nothing "
