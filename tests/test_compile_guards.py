@@ -438,3 +438,17 @@ def test_under_another_profiler_every_function_met_is_walked_first():
     finally:
         sys.setprofile(None)
     assert seen and f.traces == 2  # the user's profiler kept running, and the change was seen
+
+
+@pytest.mark.parametrize("draw", ["np.random.normal", "random.random"])
+def test_a_draw_from_the_modules_own_generators_runs_eagerly(draw):
+    import random
+
+    fns = {"np.random.normal": lambda x: (x + np.random.normal(size=3)).sum(),
+           "random.random": lambda x: (x * random.random()).sum()}
+    f, x = ad.compile(fns[draw]), ad.Tensor(np.ones(3))
+    with pytest.warns(RuntimeWarning, match="draws from a random generator"):
+        first = f(x).item()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once
+        assert len({first, f(x).item(), f(x).item()}) == 3

@@ -44,14 +44,15 @@ def watching_calls(watch: Watch) -> Iterator[None]:
     deferred = watch.deferred
 
     def profile(frame: Any, event: str, arg: Any) -> None:
-        if event == "call":
+        if event == "call" and not failed:
             code = frame.f_code
             ran.add(code)
-            if code in deferred and not failed:
-                try:
+            try:
+                if code in deferred:
                     watch.called(code)
-                except Exception as e:  # raised into the traced code it would change what that code does
-                    failed.append(e)
+                watch.frame(frame)
+            except Exception as e:  # raised into the traced code it would change what that code does
+                failed.append(e)
 
     sys.setprofile(profile)
     try:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
+import sysconfig
 import types
 from typing import Any
 
@@ -61,7 +63,23 @@ def global_names(code: types.CodeType) -> list[str]:
 
 
 def _library(x: Any) -> bool:
+    """Code or data of autodiff, nn, NumPy and friends, the standard library or an installed package."""
     module = getattr(x, "__module__", None) or getattr(x, "__name__", "")
+    if _library_name(module):
+        return True
+    m = x if isinstance(x, types.ModuleType) else sys.modules.get(module) if isinstance(module, str) else None
+    if m is None:
+        return False
+    path = getattr(m, "__file__", None)
+    return m.__name__ in sys.builtin_module_names if path is None else path.startswith(_SYSTEM)
+
+
+#: Where the standard library and installed packages live: their code reads no user settings, and
+#: code with no file (generated, frozen: "<...>") is not walked either.
+_SYSTEM = ("<", *sorted({p for k, p in sysconfig.get_paths().items() if k in ("stdlib", "platstdlib", "purelib", "platlib")}))
+
+
+def _library_name(module: Any) -> bool:
     return isinstance(module, str) and module.split(".")[0] in LIBRARY
 
 
@@ -116,6 +134,11 @@ class Watch:
         # (`called`), keyed by their code; one the trace never calls can change nothing in it.
         self.deferred: dict[types.CodeType, list[Any]] = {}
         self.generators: list[tuple[Any, Any]] = []  # random generators reached, with their state then
+        # Users' modules and classes reached: (the name of their vars, their vars); the attributes
+        # watched are those some code walked so far names (`_named_attributes`), as more code is.
+        self.spaces: list[tuple[str, Any]] = []
+        self.named: set[tuple[int, str]] = set()
+        self.framed: set[types.CodeType] = set()  # code whose frame `frame` has walked
 
     def _obj(self, value: Any) -> str:
         name = f"o{len(self.ns)}"
@@ -175,6 +198,7 @@ class Watch:
         for name in dict.fromkeys(names):
             if name in g:
                 self.value(f"{gname}.get({name!r}, M)", g[name])
+        self._named_attributes()
 
     # ------------------------------------------------------------------ values
     def value(self, expr: str, v: Any) -> None:
@@ -237,15 +261,15 @@ class Watch:
             forward = getattr(type(v), "forward", None)
             if isinstance(forward, types.FunctionType) and not _library(forward):
                 self.function(forward)
-        elif isinstance(v, types.ModuleType):
-            if not _library(v):  # a user's module of settings: the attributes the code names
-                d = self._obj(vars(v))
-                for attr in sorted(self.names):
-                    if attr in vars(v) and not isinstance(vars(v)[attr], types.ModuleType):
-                        self.value(f"{d}.get({attr!r}, M)", vars(v)[attr])
+        elif isinstance(v, (types.ModuleType, type)):
+            if not _library(v):  # a user's module of settings, or class: the attributes the code names
+                self.spaces.append((self._obj(vars(v)), vars(v)))
+                self._named_attributes()
         elif isinstance(v, types.SimpleNamespace):
             self.namespace(v)
-        elif isinstance(v, (type, types.BuiltinFunctionType, np.ufunc)):
+        elif isinstance(v, (staticmethod, classmethod)):
+            self.value(f"{name}.__func__", v.__func__)
+        elif isinstance(v, (types.BuiltinFunctionType, np.ufunc)):
             return  # identity is all
         elif hasattr(type(v), "__compile_watch__"):  # an optimizer: its hyperparameters and parameters only
             self.namespace(v, type(v).__compile_watch__)
@@ -280,6 +304,38 @@ class Watch:
             for attr in only:
                 self.in_module_dict = module
                 self.value(f"{name}.get({attr!r}, M)", d.get(attr, _MISSING))
+
+    def _named_attributes(self) -> None:
+        """Watch each user module's or class's attributes that the code walked so far names."""
+        for d_name, d in self.spaces:
+            for attr in sorted(self.names):
+                if attr in d and (id(d), attr) not in self.named and not isinstance(d[attr], types.ModuleType):
+                    self.named.add((id(d), attr))
+                    self.value(f"{d_name}.get({attr!r}, M)", d[attr])
+
+    def frame(self, frame: Any) -> None:
+        """User code the trace is about to run, seen by the profile hook (a method a module's forward
+        calls, a class's __call__): the globals its code names and, for a method, its `self`."""
+        code, g = frame.f_code, frame.f_globals
+        if code in self.framed or _library_name(g.get("__name__")) or code.co_filename.startswith(_SYSTEM):
+            return
+        self.framed.add(code)
+        names = global_names(code)
+        self.names.update(names)
+        gname = self._obj(g)
+        for name in dict.fromkeys(names):
+            if name in g:
+                self.value(f"{gname}.get({name!r}, M)", g[name])
+        if code.co_argcount and code.co_varnames[0] == "self":
+            obj = frame.f_locals.get("self")
+            if obj is not None:
+                self.value(self._obj(obj), obj)
+                if not _library(type(obj)):
+                    self.value(self._obj(type(obj)), type(obj))  # class attributes it names
+                    method = getattr(type(obj), code.co_name, None)
+                    if getattr(method, "__code__", None) is code:
+                        self.function(method)  # its closure and defaults
+        self._named_attributes()
 
     def called(self, code: types.CodeType) -> None:
         """The trace is about to run `code`: walk the functions met with it, as they are now."""
