@@ -49,7 +49,7 @@ thorough:
 # Thousands of random programs gradchecked (the CI run tries 80), and the playground server's soak
 # run for a minute instead of 6 s: see docs/reliability.md.
 fuzz: install
-	HYPOTHESIS_PROFILE=thorough PLAYGROUND_SOAK_SECONDS=60 COMPILE_FUZZ_SCENARIOS=150 COMPILE_FUZZ_CALLS=30 $(PY) -m pytest -q tests/test_fuzz.py tests/test_playground_soak.py tests/test_compile_fuzz.py tests/test_compile_step_fuzz.py
+	HYPOTHESIS_PROFILE=thorough PLAYGROUND_SOAK_SECONDS=60 COMPILE_FUZZ_SCENARIOS=150 COMPILE_FUZZ_CALLS=30 $(PY) -m pytest -q tests/test_fuzz.py tests/test_playground_soak.py tests/test_compile_fuzz.py tests/test_compile_step_fuzz.py tests/test_compile_step_fuzz_models.py
 
 lint: install
 	$(VENV)/bin/ruff check .
