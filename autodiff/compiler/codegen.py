@@ -435,7 +435,7 @@ def _parameter_names(fn: Any) -> dict[int, str]:
     """Names for the parameters in the generated code: `model.0.weight` becomes `model_0_weight`."""
     import types
 
-    from autodiff.compiler.guards import filled, global_names, is_module
+    from autodiff.compiler.code import filled, global_names, is_module
 
     roots: list[tuple[str, Any]] = [("", fn)] if is_module(fn) else []
     f = getattr(fn, "__func__", fn)

@@ -21,7 +21,8 @@ import numpy as np
 from autodiff import anomaly
 from autodiff.compiler.calls import watching_calls
 from autodiff.compiler.codegen import Diverged, Trace, _always
-from autodiff.compiler.guards import MAX_CHECKS, aliases, flatten, watch_for
+from autodiff.compiler.guards import MAX_CHECKS, watch_for
+from autodiff.compiler.keys import aliases, flatten
 from autodiff.compiler.tracer import Tracer
 from autodiff.grad_mode import state
 from autodiff.tensor import Tensor

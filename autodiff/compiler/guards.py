@@ -8,79 +8,28 @@ tuples, dicts and namespaces below them, modules and containers passed as argume
 plain Python function that checks each of those objects is still there and unchanged: numbers by
 type and bits, arrays by identity and contents, containers by length and items, everything else
 by identity. A replay runs only if that check passes; otherwise the function traces again.
-
-Also here: how the arguments make a trace's key (shapes, dtypes, structure of containers of
-Tensors, keyword names, static values).
+How the arguments make a trace's key is in autodiff.compiler.keys.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import sys
-import sysconfig
 import types
 from typing import Any
 
 import numpy as np
 
 from autodiff.compiler import draws
+from autodiff.compiler.code import SYSTEM, global_names, is_module, library, library_name
 from autodiff.tensor import Tensor
 from autodiff.tracing import Untraceable, structure_version
-
-#: Code from these packages reads no user state through its globals: its functions are watched by
-#: identity only (their closure and globals are library code, not settings).
-LIBRARY = frozenset({"autodiff", "nn", "numpy", "builtins", "math", "functools", "operator", "typing", "collections",
-                     "itertools", "abc", "types", "warnings", "inspect", "scipy", "torch", "_operator", "copy"})
 
 #: Past this many checks a function reaches too much to watch cheaply: it runs eagerly.
 MAX_CHECKS = 20_000
 
 _MISSING = object()
 _NUMBERS = (bool, int, float, complex, str, bytes, type(None), np.generic)
-
-
-def is_module(x: Any) -> bool:
-    """An nn.Module (without importing nn: the compiler sits below it)."""
-    return isinstance(getattr(type(x), "training", None), bool) and hasattr(type(x), "forward")
-
-
-def filled(cell: Any) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018
-    except ValueError:
-        return False
-    return True
-
-
-def global_names(code: types.CodeType) -> list[str]:
-    """Names a function's code (and the code nested in it) may read as globals or attributes."""
-    names = list(code.co_names)
-    for c in code.co_consts:
-        if isinstance(c, types.CodeType):
-            names += global_names(c)
-    return names
-
-
-def _library(x: Any) -> bool:
-    """Code or data of autodiff, nn, NumPy and friends, the standard library or an installed package."""
-    module = getattr(x, "__module__", None) or getattr(x, "__name__", "")
-    if _library_name(module):
-        return True
-    m = x if isinstance(x, types.ModuleType) else sys.modules.get(module) if isinstance(module, str) else None
-    if m is None:
-        return False
-    path = getattr(m, "__file__", None)
-    return m.__name__ in sys.builtin_module_names if path is None else path.startswith(_SYSTEM)
-
-
-#: Where the standard library and installed packages live: their code reads no user settings, and
-#: code with no file (generated, frozen: "<...>") is not walked either.
-_SYSTEM = ("<", *sorted({p for k, p in sysconfig.get_paths().items() if k in ("stdlib", "platstdlib", "purelib", "platlib")}))
-
-
-def _library_name(module: Any) -> bool:
-    return isinstance(module, str) and module.split(".")[0] in LIBRARY
 
 
 def _same(v: Any, k: Any) -> bool:
@@ -172,7 +121,7 @@ class Watch:
             self.function(fn.__func__)
             return
         if not isinstance(fn, types.FunctionType):
-            if hasattr(fn, "__dict__") and not isinstance(fn, type) and not _library(type(fn)):
+            if hasattr(fn, "__dict__") and not isinstance(fn, type) and not library(type(fn)):
                 self.namespace(fn)  # a callable object: its attributes, and its class's __call__
                 call = vars(type(fn)).get("__call__")
                 if isinstance(call, types.FunctionType):
@@ -228,7 +177,7 @@ class Watch:
             self.function(v)
             return
         if isinstance(v, (types.FunctionType, types.MethodType)):
-            if not _library(v):
+            if not library(v):
                 code = _code(v)
                 if code is None:
                     self.function(v)
@@ -259,10 +208,10 @@ class Watch:
             watched = getattr(type(v), "__compile_watch__", None)
             self.namespace(v, watched)
             forward = getattr(type(v), "forward", None)
-            if isinstance(forward, types.FunctionType) and not _library(forward):
+            if isinstance(forward, types.FunctionType) and not library(forward):
                 self.function(forward)
         elif isinstance(v, (types.ModuleType, type)):
-            if not _library(v):  # a user's module of settings, or class: the attributes the code names
+            if not library(v):  # a user's module of settings, or class: the attributes the code names
                 self.spaces.append((self._obj(vars(v)), vars(v)))
                 self._named_attributes()
         elif isinstance(v, types.SimpleNamespace):
@@ -273,7 +222,7 @@ class Watch:
             return  # identity is all
         elif hasattr(type(v), "__compile_watch__"):  # an optimizer: its hyperparameters and parameters only
             self.namespace(v, type(v).__compile_watch__)
-        elif hasattr(v, "__dict__") and not _library(type(v)):
+        elif hasattr(v, "__dict__") and not library(type(v)):
             self.namespace(v)
             if hasattr(v, "__wrapped__") and callable(v):  # ad.compile of a function, nested
                 self.function(v.__wrapped__)
@@ -317,7 +266,7 @@ class Watch:
         """User code the trace is about to run, seen by the profile hook (a method a module's forward
         calls, a class's __call__): the globals its code names and, for a method, its `self`."""
         code, g = frame.f_code, frame.f_globals
-        if code in self.framed or _library_name(g.get("__name__")) or code.co_filename.startswith(_SYSTEM):
+        if code in self.framed or library_name(g.get("__name__")) or code.co_filename.startswith(SYSTEM):
             return
         self.framed.add(code)
         names = global_names(code)
@@ -330,7 +279,7 @@ class Watch:
             obj = frame.f_locals.get("self")
             if obj is not None:
                 self.value(self._obj(obj), obj)
-                if not _library(type(obj)):
+                if not library(type(obj)):
                     self.value(self._obj(type(obj)), type(obj))  # class attributes it names
                     method = getattr(type(obj), code.co_name, None)
                     if getattr(method, "__code__", None) is code:
@@ -415,69 +364,3 @@ def _argument_objects(w: Watch, a: Any) -> None:
             _argument_objects(w, x)
     else:  # a module or an object passed as an argument: the key holds it, the watch its contents
         w.value(w._obj(a), a)
-
-
-# ---------------------------------------------------------------------- the trace key
-def flatten(args: tuple, kwargs: dict) -> tuple[list, tuple]:
-    """(the Tensors and arrays among the arguments, in order; the structure around them with
-    every other value): one trace per structure, not per call."""
-    leaves: list[Any] = []
-    tree = (tuple(_tree(a, leaves) for a in args), tuple((k, _tree(v, leaves)) for k, v in kwargs.items()))
-    return leaves, tree
-
-
-def _tree(a: Any, leaves: list) -> Any:
-    if isinstance(a, Tensor):
-        leaves.append(a)
-        d = a.data
-        return (d.shape, d.dtype, a.requires_grad)
-    if type(a) is np.ndarray:
-        leaves.append(a)
-        return ("array", a.shape, a.dtype)
-    t = type(a)
-    if t is list or t is tuple or (isinstance(a, tuple) and hasattr(a, "_fields")):
-        return (t, tuple(_tree(x, leaves) for x in a))
-    if t is dict:
-        return (dict, tuple((k, _tree(v, leaves)) for k, v in a.items()))
-    return signature(a)
-
-
-def signature(a: Any) -> Any:
-    """What a value that is not a Tensor or an array contributes to the trace key: itself (it is
-    baked into the trace, as in `jax.jit`); a float by its type and bits."""
-    if isinstance(a, (float, np.floating)):
-        # By its bits: −0.0 == 0.0 (a trace of one would replay for the other), and NaN != NaN (a
-        # new trace on every call).
-        return ("value", type(a), float(a).hex())
-    try:
-        hash(a)
-    except TypeError:
-        raise TypeError(f"compile: argument of type {type(a).__name__} is neither an array nor hashable") from None
-    return ("value", type(a), a)
-
-
-def aliases(leaves: list) -> tuple | None:
-    """Which arguments are one object (or share one array), as the first index holding each: a
-    trace of `f(x, x)` reads both from one slot, so `f(a, b)` must not replay it. None when all differ."""
-    ids = set()
-    n = 0
-    for a in leaves:  # all differ: the common case, in one pass
-        ids.add(id(a))
-        if type(a) is Tensor:
-            ids.add(id(a.data))
-            n += 2
-        else:
-            n += 1
-    if len(ids) == n:
-        return None
-    first: dict[int, int] = {}
-    pattern: list[Any] = []
-    seen = 0
-    for i, a in enumerate(leaves):
-        if isinstance(a, Tensor):
-            pattern.append((first.setdefault(id(a), i), first.setdefault(id(a.data), i)))
-            seen += 2
-        else:
-            pattern.append(first.setdefault(id(a), i))
-            seen += 1
-    return tuple(pattern) if len(first) < seen else None
