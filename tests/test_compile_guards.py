@@ -452,3 +452,58 @@ def test_a_draw_from_the_modules_own_generators_runs_eagerly(draw):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once
         assert len({first, f(x).item(), f(x).item()}) == 3
+
+
+# what a user's object or model holds but the code never names -------------------------------------
+class _Net(nn.Module):
+    def __init__(self, data):
+        super().__init__()
+        self.lin = nn.Linear(3, 2, rng=np.random.default_rng(0))
+        self.data = data  # a dataset the model holds: no code below reads it
+        self.offset = np.zeros(2)  # read by forward: compared by contents
+
+    def forward(self, x):
+        return self.lin(x) + self.offset
+
+
+class _Trainer:
+    def __init__(self, data):
+        self.model, self.X, self.scale = _Net(data), data, 2.0
+
+    def loss(self, x):
+        return (self.model(x) * self.scale).sum()
+
+
+def test_a_dataset_held_but_never_named_is_not_compared_on_every_call():
+    data = np.random.default_rng(1).normal(size=(50, 3))
+    tr = _Trainer(data)
+    f, x = ad.compile(tr.loss), _x()
+    _same(f, tr.loss, x)
+    data[...] = 0.0  # written in place: no code reads it, nothing to trace again
+    _same(f, tr.loss, x)
+    assert f.traces == 1
+    tr.model.offset[...] = 1.0  # what forward reads, written in place: followed
+    tr.scale = 3.0  # what loss reads: followed
+    _same(f, tr.loss, x)
+    assert f.traces == 2
+    tr.model.data = np.ones((2, 2))  # even an unread attribute replaced: traced again (its identity is watched)
+    tr.X = np.ones(3)  # the trainer's own unread attribute: not watched at all
+    _same(f, tr.loss, x)
+    assert f.traces == 3
+
+
+def test_an_instance_attribute_hiding_a_class_attribute_is_followed():
+    class Scaled:
+        factor = 2.0
+
+        def __call__(self, x):
+            return (x * self.factor).sum()
+
+    s = Scaled()
+    f, x = ad.compile(lambda x: s(x)), _x()
+    _same(f, lambda x: s(x), x)
+    s.factor = 5.0  # an instance attribute now hides the class's
+    _same(f, lambda x: s(x), x)
+    Scaled.factor = 7.0  # hidden: no change
+    del s.factor  # the class's again
+    _same(f, lambda x: s(x), x)

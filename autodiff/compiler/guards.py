@@ -83,9 +83,11 @@ class Watch:
         # (`called`), keyed by their code; one the trace never calls can change nothing in it.
         self.deferred: dict[types.CodeType, list[Any]] = {}
         self.generators: list[tuple[Any, Any]] = []  # random generators reached, with their state then
-        # Users' modules and classes reached: (the name of their vars, their vars); the attributes
-        # watched are those some code walked so far names (`_named_attributes`), as more code is.
-        self.spaces: list[tuple[str, Any]] = []
+        # Users' modules, classes and objects reached: (the name of their vars, their vars, an
+        # object's class); the attributes watched are those some code walked so far names
+        # (`_named_attributes`), as more code is.
+        self.spaces: list[tuple[str, Any, Any]] = []
+        self.arrays: list[tuple[str, np.ndarray]] = []  # a user module's arrays, compared once named
         self.named: set[tuple[int, str]] = set()
         self.framed: set[types.CodeType] = set()  # code whose frame `frame` has walked
 
@@ -212,7 +214,7 @@ class Watch:
                 self.function(forward)
         elif isinstance(v, (types.ModuleType, type)):
             if not library(v):  # a user's module of settings, or class: the attributes the code names
-                self.spaces.append((self._obj(vars(v)), vars(v)))
+                self.spaces.append((self._obj(vars(v)), vars(v), None))
                 self._named_attributes()
         elif isinstance(v, types.SimpleNamespace):
             self.namespace(v)
@@ -223,11 +225,16 @@ class Watch:
         elif hasattr(type(v), "__compile_watch__"):  # an optimizer: its hyperparameters and parameters only
             self.namespace(v, type(v).__compile_watch__)
         elif hasattr(v, "__dict__") and not library(type(v)):
-            self.namespace(v)
             if hasattr(v, "__wrapped__") and callable(v):  # ad.compile of a function, nested
+                self.namespace(v)
                 self.function(v.__wrapped__)
+            else:  # a user's object: the attributes the code names (not a dataset it also holds)
+                self.spaces.append((self._obj(vars(v)), vars(v), type(v)))
+                self._named_attributes()
 
-    def mapping(self, expr: str, d: dict, module: bool = False) -> None:
+    def mapping(self, expr: str, d: dict, module: bool = False, user: bool = False) -> None:
+        """A dict's length and items; a user module's (`user`) arrays by identity, and by contents
+        only once some code names them (a dataset a model holds is not compared on every call)."""
         name = self._obj(d) if not expr.isidentifier() or expr not in self.ns else expr
         if name != expr:
             self._fail_unless(f"{expr} is {name}")
@@ -236,8 +243,13 @@ class Watch:
         for k, x in d.items():
             key = repr(k) if type(k) in (str, int) else self._obj(k)
             self.in_module_dict = module
-            self.value(f"{name}.get({key}, M)", x)
+            if user and type(x) is np.ndarray and type(k) is str:
+                self._fail_unless(f"{name}.get({key}, M) is {self._obj(x)}")
+                self.arrays.append((k, x))
+            else:
+                self.value(f"{name}.get({key}, M)", x)
         self.in_module_dict = False
+        self._named_attributes()
 
     def namespace(self, obj: Any, only: tuple | None = None) -> None:
         """An object's attributes (`vars`), all of them or those named in `only`."""
@@ -247,7 +259,7 @@ class Watch:
             return
         module = is_module(obj)
         if only is None:
-            self.mapping(self._obj(d), d, module)
+            self.mapping(self._obj(d), d, module, module and not library(type(obj)))
         else:
             name = self._obj(d)
             for attr in only:
@@ -255,12 +267,22 @@ class Watch:
                 self.value(f"{name}.get({attr!r}, M)", d.get(attr, _MISSING))
 
     def _named_attributes(self) -> None:
-        """Watch each user module's or class's attributes that the code walked so far names."""
-        for d_name, d in self.spaces:
+        """Watch the attributes of each user module, class or object that the code walked so far
+        names: there, or for an object, absent while its class has one of that name (an instance
+        attribute set later would hide the class's)."""
+        named = [x for a, x in self.arrays if a in self.names]
+        self.arrays = [(a, x) for a, x in self.arrays if a not in self.names]
+        for x in named:
+            self._value(self._obj(x), x, False)  # its contents (its identity is checked where it lies)
+        for d_name, d, cls in self.spaces:
             for attr in sorted(self.names):
-                if attr in d and (id(d), attr) not in self.named and not isinstance(d[attr], types.ModuleType):
+                if (id(d), attr) in self.named:
+                    continue
+                present = attr in d
+                if (present and not isinstance(d[attr], types.ModuleType)) or (not present and cls is not None
+                                                                               and hasattr(cls, attr)):
                     self.named.add((id(d), attr))
-                    self.value(f"{d_name}.get({attr!r}, M)", d[attr])
+                    self.value(f"{d_name}.get({attr!r}, M)", d.get(attr, _MISSING))
 
     def frame(self, frame: Any) -> None:
         """User code the trace is about to run, seen by the profile hook (a method a module's forward
