@@ -507,3 +507,20 @@ def test_an_instance_attribute_hiding_a_class_attribute_is_followed():
     Scaled.factor = 7.0  # hidden: no change
     del s.factor  # the class's again
     _same(f, lambda x: s(x), x)
+
+
+def test_attributes_read_by_a_computed_name_are_all_watched():
+    class Config:  # a plain object: only the attributes code names are watched, unless code reads them by name
+        pass
+
+    cfg = Config()
+    cfg.label_smoothing, cfg.reduction = 0.0, "mean"
+    z, t = ad.Tensor(np.random.default_rng(0).normal(size=(4, 3)), requires_grad=True), np.array([0, 1, 2, 1])
+    fn = lambda z: F.cross_entropy(z, t, **vars(cfg))  # noqa: E731
+    f = ad.compile(fn)
+    _same(f, fn, z)
+    cfg.label_smoothing = 0.2
+    _same(f, fn, z)
+    cfg.reduction = "sum"
+    _same(f, fn, z)
+    assert f.traces == 3

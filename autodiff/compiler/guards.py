@@ -25,6 +25,9 @@ from autodiff.compiler.code import SYSTEM, global_names, is_module, library, lib
 from autodiff.tensor import Tensor
 from autodiff.tracing import Untraceable, structure_version
 
+#: Names through which code reads an object's attributes without naming them.
+DYNAMIC = frozenset({"vars", "__dict__", "getattr", "asdict", "astuple", "__getattribute__", "attrgetter"})
+
 #: Past this many checks a function reaches too much to watch cheaply: it runs eagerly.
 MAX_CHECKS = 20_000
 
@@ -274,8 +277,10 @@ class Watch:
         self.arrays = [(a, x) for a, x in self.arrays if a not in self.names]
         for x in named:
             self._value(self._obj(x), x, False)  # its contents (its identity is checked where it lies)
+        # Code that reads attributes by a computed name (`vars(cfg)`, `getattr(o, key)`): all of them.
+        every = not self.names.isdisjoint(DYNAMIC)
         for d_name, d, cls in self.spaces:
-            for attr in sorted(self.names):
+            for attr in sorted(self.names | set(d) if every and cls is not None else self.names):
                 if (id(d), attr) in self.named:
                     continue
                 present = attr in d
