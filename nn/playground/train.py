@@ -141,14 +141,12 @@ def train(config: Config) -> Result:
         bar = _progress(config)
         try:
             for epoch in bar:
-                try:
-                    _epoch(config, model, loss_fn, opt, data, rng, result, epoch, start)
-                except KeyboardInterrupt:  # Ctrl-C: stop, keeping what the finished epochs learnt
-                    result.interrupted = True
-                    break
+                _epoch(config, model, loss_fn, opt, data, rng, result, epoch, start)
                 if hasattr(bar, "set_postfix"):
                     bar.set_postfix({"loss": f"{result.train_loss[-1]:.4f}", "held-out": f"{result.test_loss[-1]:.4f}"},
                                     refresh=False)
+        except KeyboardInterrupt:  # Ctrl-C, in an epoch or in the progress bar: stop, keeping what the finished epochs learnt
+            result.interrupted = True
         finally:
             if hasattr(bar, "close"):
                 bar.close()
