@@ -38,21 +38,7 @@ import nn
 import nn.functional as F
 from autodiff.testing.programs import programs
 
-from .compile_step_worlds import (
-    SCENARIOS,
-    STEPS,
-    Changes,
-    World,
-    data_change,
-    draw_optimizer,
-    drive,
-    eager_step_between,
-    grad_change,
-    group_change,
-    make_optimizer,
-    optimizer_change,
-    watched_tensors,
-)
+from . import compile_step_worlds as worlds
 
 # ---------------------------------------------------------------------- random programs
 ENDINGS = ("none", "reshape", "index", "relu", "tanh", "direct")
@@ -73,7 +59,7 @@ class ProgramScenario:
         if not {"param", "param_arg"} & set(roles):
             roles[int(rng.integers(n))] = "param"
         self.roles = roles
-        self.opt_spec = draw_optimizer(rng)
+        self.opt_spec = worlds.draw_optimizer(rng)
         xs = [ad.Tensor(a, dtype=dtype) for a in program.inputs]
         with np.errstate(all="ignore"):
             outs = program(*xs)
@@ -179,22 +165,22 @@ class ProgramScenario:
             xs = [next(ps) if r == "param" else next(it) for r in roles]
             return me.loss_of(program(*xs), next(it, None), head)
 
-        opt = make_optimizer(self.opt_spec, owned)
-        return World(owned, watched_tensors(owned, args), opt, fn, args)
+        opt = worlds.make_optimizer(self.opt_spec, owned)
+        return worlds.World(owned, worlds.watched_tensors(owned, args), opt, fn, args)
 
     def changes(self, world):
         rng = self.rng
         kind = int(rng.integers(8))
         if kind == 6:
-            return group_change(rng, self.dtype)
+            return worlds.group_change(rng, self.dtype)
         if kind == 0:
-            c = optimizer_change(rng, world.opt)
+            c = worlds.optimizer_change(rng, world.opt)
             return None if c is None else (lambda w: c(w.opt))
         if kind == 1:
-            c = grad_change(rng)
+            c = worlds.grad_change(rng)
             return lambda w: c(w.watched)
         if kind == 2:
-            c = data_change(rng, [p.shape for p in world.owned], self.recast)
+            c = worlds.data_change(rng, [p.shape for p in world.owned], self.recast)
             return lambda w: c(w.owned)
         if kind == 3:  # new values of the arguments, the same shapes
             noise = [rng.normal(size=a.shape) * 1e-3 for a in self.args]
@@ -206,10 +192,10 @@ class ProgramScenario:
             def flip(w):
                 a = w.args[j]
                 w.args[j] = ad.Tensor(a.data, requires_grad=not a.requires_grad)
-                w.watched = watched_tensors(w.owned, w.args)
+                w.watched = worlds.watched_tensors(w.owned, w.args)
             return flip
         if kind == 7:
-            return eager_step_between
+            return worlds.eager_step_between
         if kind == 5 and self.loss == "ce" and "ignore_index" in self.ce_opts and self.ce_shape[0]:  # a target hits ignore_index
             row = int(rng.integers(self.ce_shape[0]))
 
@@ -224,13 +210,13 @@ class ProgramScenario:
             if r != "param_arg":
                 a = w.args[j]
                 w.args[j] = ad.Tensor(a.data + z.astype(a.data.dtype), requires_grad=a.requires_grad)
-        w.watched = watched_tensors(w.owned, w.args)
+        w.watched = worlds.watched_tensors(w.owned, w.args)
 
 
-@settings(max_examples=SCENARIOS * 15)
+@settings(max_examples=worlds.SCENARIOS * 15)
 @given(st.one_of(programs(max_steps=6, max_outputs=2), programs(max_steps=5, max_outputs=2, zero_size=True)),
        st.integers(0, 2**32 - 1))
 def test_random_programs_step_bit_for_bit(program, seed):
     for dtype in (np.float64, np.float32):
         s = ProgramScenario(program, seed, dtype)
-        drive(s.make, Changes(s), STEPS, f"{dtype.__name__} program (seed {seed}):\n{program!r}")
+        worlds.drive(s.make, worlds.Changes(s), worlds.STEPS, f"{dtype.__name__} program (seed {seed}):\n{program!r}")

@@ -22,20 +22,7 @@ import autodiff as ad
 import nn
 import nn.functional as F
 
-from .compile_step_worlds import (
-    SCENARIOS,
-    STEPS,
-    Changes,
-    World,
-    data_change,
-    draw_optimizer,
-    drive,
-    eager_step_between,
-    grad_change,
-    group_change,
-    make_optimizer,
-    optimizer_change,
-)
+from . import compile_step_worlds as worlds
 
 # ---------------------------------------------------------------------- random models
 ACTIVATIONS = (nn.ReLU, nn.Tanh, nn.Sigmoid, lambda: nn.LeakyReLU(0.1))
@@ -73,7 +60,7 @@ class ModelScenario:
             self.cfg["label_smoothing"] = 0.1
         self.target_dtype = rng.choice([np.int64, np.int32, np.uint8]) if self.task == "ce" else \
             (None if rng.integers(3) else np.float64)  # mse: a Tensor of the model's dtype, or a float64 array
-        self.opt_spec = draw_optimizer(rng)
+        self.opt_spec = worlds.draw_optimizer(rng)
         self.max_batch = 24 if big else 8
         self.batch = 1 if self.task == "scalar" else int(rng.integers(1, self.max_batch + 1))
         self.target_tensor = self.task == "ce" and not rng.integers(4)  # class indices as a Tensor of integers
@@ -136,8 +123,8 @@ class ModelScenario:
 
         params = list(model.parameters())
         owned = list(model.layers[0].parameters()) if self.split else params
-        opt = make_optimizer(self.opt_spec, owned)
-        world = World(owned, params, opt, fn, [*([model] if as_arg else []), *self._batch()], more=[fn2])
+        opt = worlds.make_optimizer(self.opt_spec, owned)
+        world = worlds.World(owned, params, opt, fn, [*([model] if as_arg else []), *self._batch()], more=[fn2])
         world.model = model
         rest = [p for p in params if all(p is not q for q in owned)]
         world.other = nn.SGD(rest, lr=0.05, momentum=0.5) if rest else None
@@ -166,13 +153,13 @@ class ModelScenario:
         if kind == 12:  # the model's own zero_grad
             return lambda w: w.model.zero_grad()
         if kind == 0:
-            c = optimizer_change(rng, world.opt)
+            c = worlds.optimizer_change(rng, world.opt)
             return None if c is None else (lambda w: c(w.opt))
         if kind == 1:
-            c = grad_change(rng)
+            c = worlds.grad_change(rng)
             return lambda w: c(w.watched)
         if kind == 2:
-            c = data_change(rng, [p.shape for p in world.owned], self.recast)
+            c = worlds.data_change(rng, [p.shape for p in world.owned], self.recast)
             return lambda w: c(w.owned)
         if kind in (3, 4):  # a new batch, of the same size or another (a new trace)
             self.new_batch(None if kind == 3 else int(rng.integers(1, self.max_batch + 1)))
@@ -195,16 +182,16 @@ class ModelScenario:
             self.cfg[key] = value  # one dict, read by both worlds' loss functions
             return lambda w: None
         if kind == 8:
-            return group_change(rng, self.dtype)
+            return worlds.group_change(rng, self.dtype)
         if kind == 9:  # the other loss function, compiled with the same optimizer
             return lambda w: setattr(w, "active", 1 - w.active)
         if kind == 10:
-            return eager_step_between
+            return worlds.eager_step_between
         return None
 
 
-@pytest.mark.parametrize("seed", range(SCENARIOS * 10))
+@pytest.mark.parametrize("seed", range(worlds.SCENARIOS * 10))
 def test_random_models_step_bit_for_bit(seed):
     s = ModelScenario(seed)
-    step = drive(s.make, Changes(s), STEPS + 2, f"model scenario {seed}")
+    step = worlds.drive(s.make, worlds.Changes(s), worlds.STEPS + 2, f"model scenario {seed}")
     assert step.traces >= 1
