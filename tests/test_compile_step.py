@@ -586,3 +586,35 @@ def test_a_parameter_whose_data_became_a_numpy_scalar_is_refused_eagerly_and_com
         W.data = np.asarray(W.data)
         stepper()
         assert float(W.data) != before[0]
+
+
+@pytest.mark.parametrize("opt", [k for k in OPTIMIZERS if k != "sgd"])
+def test_parameters_cast_while_the_optimizer_has_state_keep_a_written_out_update(opt, monkeypatch):
+    """`p.data = p.data.astype(float32)` after some steps: the optimizer keeps its float64 state, as
+    eagerly (and as torch's does), and the compiled step writes its update out again for the new
+    dtype (it used to step through the optimizer's own `step()` from then on), bit for bit."""
+    import autodiff.compiler.step as compiled_step
+
+    kw = dict(act="relu", loss="ce", sizes=(300, 256, 10), n=32)  # the first weight goes in blocks
+    model, X, t, fn = _setup(**kw)
+    twin, _, _, fn_twin = _setup(**kw)
+    o, o_twin = OPTIMIZERS[opt](model.parameters()), OPTIMIZERS[opt](twin.parameters())
+    step = o.compile_step(fn)
+    for _ in range(3):
+        _both(step, fn_twin, o_twin, X, t)
+    for p in [*model.parameters(), *twin.parameters()]:
+        p.data = p.data.astype(np.float32)
+    X32 = ad.Tensor(X.data.astype(np.float32))
+    eager_updates = []
+    real = compiled_step._eager_update
+    monkeypatch.setattr(compiled_step, "_eager_update", lambda o: (eager_updates.append(1), real(o)))
+    for i in range(5):
+        if i == 3:
+            eager_updates.clear()
+        _both(step, fn_twin, o_twin, X32, t)
+        _bitwise([p.data for p in o.params], [p.data for p in o_twin.params])
+        _bitwise([p.grad for p in model.parameters()], [p.grad for p in twin.parameters()])
+    assert all(p.data.dtype == np.float32 for p in o.params)
+    state = o.state_dict()["state"]
+    assert any(np.asarray(a).dtype == np.float64 for s in state.values() for a in s.values() if np.ndim(a))
+    assert eager_updates == []  # the last two steps ran the written-out update

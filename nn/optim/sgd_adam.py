@@ -98,7 +98,9 @@ class SGD(Optimizer):
         h, w = self._group_of[i], self.params[i].data
         mom, wd, damp, nesterov = (bool(h[k]) for k in ("momentum", "weight_decay", "dampening", "nesterov"))
         v = self._velocity[i] if mom else None
-        if mom and (v is None or v.shape != w.shape or v.dtype != w.dtype):
+        # A state of another dtype than the parameter's (cast after some steps) is kept, as eagerly:
+        # the same ufuncs on the same arrays.
+        if mom and (v is None or v.shape != w.shape):
             return None
         H, u = name(h, "group"), f"u{i}_"
         conds = [f"{name(self._group_of, 'groups')}[{i}] is {H}",
@@ -208,7 +210,7 @@ class Adam(Optimizer):
         h, w = self._group_of[i], self.params[i].data
         m, v, ams, wd = self._m[i], self._v[i], bool(h["amsgrad"]), bool(h["weight_decay"])
         vmax = self._vmax[i] if ams else None
-        if m is None or m.shape != w.shape or m.dtype != w.dtype or (ams and vmax is None):
+        if m is None or m.shape != w.shape or (ams and vmax is None):
             return None
         H, u, steps = name(h, "group"), f"u{i}_", name(self._steps, "steps")
         conds = [f"{name(self._group_of, 'groups')}[{i}] is {H}", f"bool({H}['amsgrad']) is {ams}",
