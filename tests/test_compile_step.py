@@ -618,3 +618,20 @@ def test_parameters_cast_while_the_optimizer_has_state_keep_a_written_out_update
     state = o.state_dict()["state"]
     assert any(np.asarray(a).dtype == np.float64 for s in state.values() for a in s.values() if np.ndim(a))
     assert eager_updates == []  # the last two steps ran the written-out update
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_steps_buffers_start_on_cache_lines_and_never_overlap(dtype):
+    """The planned buffers are cut from one block, each on a 64-byte boundary (NumPy aligns a large
+    array to 16 bytes only, which splits every vector load across two cache lines)."""
+    model, X, t, fn = _setup(act="relu", sizes=(300, 64, 10), n=32, dtype=dtype)
+    step = nn.SGD(model.parameters(), lr=0.1).compile_step(fn)
+    for _ in range(2):
+        step(X, t)
+    (program,) = [tr.step_program for tr in step.loss_fn._cache.values() if getattr(tr, "step_program", None)]
+    buffers = [program.ns[name] for name in sorted(program.buffers)]
+    assert len(buffers) > 5
+    assert all(b.ctypes.data % 64 == 0 and b.flags.c_contiguous and b.flags.writeable for b in buffers)
+    for a, b in itertools.combinations(buffers, 2):
+        assert not np.may_share_memory(a, b)
+    assert all(p.grad.ctypes.data % 64 == 0 for p in model.parameters())  # the gradients are buffers
