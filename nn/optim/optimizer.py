@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autodiff import Tensor
+from autodiff import Tensor, aligned
 from autodiff.dtypes import not_real
 from autodiff.tensor import mark_modified
 from nn.io.npz import Header
@@ -163,13 +163,13 @@ class Optimizer:
     @staticmethod
     def _block_buffer(w: np.ndarray) -> np.ndarray:
         n = _BLOCK_BYTES // w.itemsize
-        return np.empty_like(w) if w.size <= n else np.empty(n, w.dtype)
+        return aligned.empty(w.shape if w.size <= n else n, w.dtype)  # on a cache line: see autodiff.aligned
 
     def _second(self, i: int, s: np.ndarray) -> np.ndarray:
         """A second scratch for parameter i shaped like the block `s`, kept from step to step."""
         buf = self._scratch2[i]
         if buf is None or buf.dtype != s.dtype:  # s's dtype: the first scratch may still be another's
-            buf = self._scratch2[i] = np.empty(self._scratch[i].shape, s.dtype)
+            buf = self._scratch2[i] = aligned.empty(self._scratch[i].shape, s.dtype)
         return fit(buf, s)
 
     def _apply(self, i: int, update: Callable[..., None], w: np.ndarray, *arrays: np.ndarray | None) -> None:
@@ -201,7 +201,7 @@ class Optimizer:
         entries = getattr(self, attr)
         a = entries[i]
         if a is None or a.shape != self.params[i].data.shape or a.dtype != self.params[i].data.dtype:
-            a = entries[i] = np.zeros_like(self.params[i].data)
+            a = entries[i] = aligned.zeros_like(self.params[i].data)
         return a
 
     # ----------------------------------------------------------------- a compiled step

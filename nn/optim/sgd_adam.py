@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from autodiff import aligned
 from nn.optim.optimizer import Optimizer, betas_pair, fit
 
 _fit = fit  # the old name, kept for code that imported it
@@ -56,7 +57,7 @@ class SGD(Optimizer):
             v = self._velocity[i]
             if v is None:
                 # zeros: μ·0 + d is torch's first v = d; with dampening `_fresh` skips the (1 − τ)
-                v = self._velocity[i] = np.zeros_like(p.data)
+                v = self._velocity[i] = aligned.zeros_like(p.data)
                 self._fresh.add(i)
         self._apply(i, self._update, p.data, p.grad, v)
 
