@@ -13,7 +13,7 @@ from typing import Any
 
 from autodiff.grad_mode import state
 
-__all__ = ["Untraceable", "not_traceable", "replay_check", "structure_changed", "tracing"]
+__all__ = ["Untraceable", "checks_class_indices", "not_traceable", "replay_check", "structure_changed", "tracing"]
 
 # Bumped whenever a module's attributes may have changed (nn.Module.__setattr__): a counter any
 # watcher may compare with the value it last saw.
@@ -51,3 +51,12 @@ def replay_check(check: Callable[..., Any], arrays: tuple, result: Any) -> None:
     tracer = state.tracer
     if tracer is not None:
         tracer.check(check, arrays, result)
+
+
+def checks_class_indices(check: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a `replay_check` function of class indices: `check(t, (N, C), ignore_index)` is False
+    exactly when t holds N integers, each a class in 0..C−1, and ignore_index is none of them. A
+    compiled step whose ignore_index is no class may then check them by its own indexing (a
+    target out of 0..C−1 fails it, and the step runs eagerly) instead of calling `check` first."""
+    check.class_indices = True  # type: ignore[attr-defined]
+    return check

@@ -15,7 +15,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.op import op
-from autodiff.tracing import replay_check, tracing
+from autodiff.tracing import checks_class_indices, replay_check, tracing
 from autodiff.zero_safe import masked
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -151,6 +151,7 @@ def _class_indices(target: Any, logits_shape: tuple[int, ...], ignore_index: int
     return t, ignored
 
 
+@checks_class_indices
 def _ignored_targets(t: Any, shape: tuple, ignore_index: int) -> bool:
     """`_class_indices`'s choice for a replay of a compiled cross_entropy (its errors included).
 

@@ -635,3 +635,36 @@ def test_the_steps_buffers_start_on_cache_lines_and_never_overlap(dtype):
     for a, b in itertools.combinations(buffers, 2):
         assert not np.may_share_memory(a, b)
     assert all(p.grad.ctypes.data % 64 == 0 for p in model.parameters())  # the gradients are buffers
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, ">i8"])
+@pytest.mark.parametrize("ignore_index", [-100, -1, 300, 1])
+def test_targets_checked_by_the_steps_own_indexing_fail_as_eagerly(dtype, ignore_index):
+    """With ignore_index no class, the step checks its targets by the indexing it does anyway
+    (`np.ravel_multi_index` fails on a target out of 0..C−1) instead of calling the replay check
+    first: a target that is no class, or is ignore_index, still gives the eager loss or its error,
+    and leaves the parameters as they were."""
+    model, X, t, _ = _setup(loss="ce", sizes=(4, 8, 5))
+    twin, _, _, _ = _setup(loss="ce", sizes=(4, 8, 5))
+    fn = lambda m, x, t: F.cross_entropy(m(x), t, ignore_index=ignore_index)  # noqa: E731
+    opt, opt_twin = nn.SGD(model.parameters(), lr=0.1), nn.SGD(twin.parameters(), lr=0.1)
+    step = opt.compile_step(fn)
+    info = np.iinfo(np.dtype(dtype))
+    good = t.astype(dtype)
+    ignored = good.copy()
+    if info.min <= ignore_index <= info.max:
+        ignored[::3] = ignore_index
+    bad = [v for v in (5, -1, 200, info.max, info.min) if info.min <= v <= info.max and v != ignore_index]
+    for targets in (good, good, ignored, good, *(np.where(np.arange(len(t)) == 2, v, good).astype(dtype) for v in bad), good):
+        try:
+            F.cross_entropy(twin(X), targets, ignore_index=ignore_index)
+        except ValueError as e:
+            before = [p.data.copy() for p in model.parameters()]
+            with pytest.raises(ValueError, match=re.escape(str(e))):
+                step(model, X, targets)
+            _bitwise([p.data for p in model.parameters()], before)
+            continue
+        _both(lambda *a: step(model, *a), lambda *a: fn(twin, *a), opt_twin, X, targets)
+        _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
+    own = "ravel_multi_index" in step.code
+    assert own == (not 0 <= ignore_index < 5) and ("check0(" in step.code) != own

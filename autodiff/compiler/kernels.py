@@ -128,8 +128,16 @@ def _cross_entropy(c: Any, e: Any) -> bool:
     a = e.ins[0]
     c.line(f"np.maximum.reduce({a}, axis=-1, keepdims=True, out={m})")  # what .max() calls
     c.line(f"np.subtract({a}, {m}, out={p})")
-    zt = c.temp()
-    c.line(f"{zt} = {p}[{rows}, {target}]")
+    zt, flat = c.temp(), None
+    if c.class_index_check(target, (n, k)):  # the targets checked by the indexing itself: one call
+        flat = c.temp()
+        c.line("try:")
+        c.line(f"    {flat} = np.ravel_multi_index(({rows}, {target}), {(n, k)})")
+        c.line("except (ValueError, TypeError):  # a target that is no class: eagerly, as the check would have")
+        c.line("    raise DIVERGED from None")
+        c.line(f"{zt} = np.take({p}, {flat})")
+    else:
+        c.line(f"{zt} = {p}[{rows}, {target}]")
     c.line(f"np.exp({p}, out={p})")
     c.line(f"np.add.reduce({p}, axis=-1, keepdims=True, out={s})")
     c.line(f"np.divide({p}, {s}, out={p})")
@@ -137,7 +145,7 @@ def _cross_entropy(c: Any, e: Any) -> bool:
     c.line(f"np.subtract({lg}, {zt}, out={lg})")
     c.assign(e, _reduced(c, lg, reduction, n))
     scale = 1.0 if reduction == "sum" else 1.0 / float(n)
-    e.keep = {"p": p, "rows": rows, "target": target, "scale": c.const(scale)}
+    e.keep = {"p": p, "rows": rows, "target": target, "flat": flat, "scale": c.const(scale)}
     return True
 
 
@@ -147,7 +155,10 @@ def _cross_entropy_back(c: Any, e: Any, g: str) -> dict[int, str]:
     s = c.temp()
     c.line(f"{s} = {g}.item() * {k['scale']}")
     c.line(f"np.multiply({k['p']}, {s}, out={k['p']})")
-    c.line(f"{k['p']}[{k['rows']}, {k['target']}] -= {s}")
+    if k["flat"]:
+        c.line(f"{k['p']}.reshape(-1)[{k['flat']}] -= {s}")
+    else:
+        c.line(f"{k['p']}[{k['rows']}, {k['target']}] -= {s}")
     return {0: k["p"]}
 
 

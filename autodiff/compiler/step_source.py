@@ -48,6 +48,7 @@ class StepSource:
         self.n_temp = 0
         self.n_buf = 0
         self.buffers: set[str] = set()  # the names of the buffers planned here
+        self.covered: set[int] = set()  # replay checks a kernel makes by itself (`class_index_check`)
         self.specs: dict[str, tuple] = {}  # name -> (shape, dtype), cut from one arena once planned
         self.expr: dict[int, str] = {}  # slot -> the name holding its value
         self.planned: set[int] = set()  # slots whose value lives in a buffer planned here
@@ -108,6 +109,19 @@ class StepSource:
         names = list(self.specs)
         self.ns.update(zip(names, empty_many([self.specs[name] for name in names])))
 
+    def class_index_check(self, target: str, shape: tuple) -> bool:
+        """Whether the kernel reading class indices `target` for logits of `shape` (N, C) takes over
+        the replay check of them (`autodiff.tracing.checks_class_indices`): yes when ignore_index is
+        no class, so that "every target a class in 0..C−1" is all the check asks; the kernel then
+        fails with DIVERGED where the check would have."""
+        for n, (check, specs, result) in enumerate(self.trace.tracer.checks):
+            if (n not in self.covered and getattr(check, "class_indices", False) and result is False
+                    and len(specs) == 3 and self.trace._static(specs[0]) == target and specs[1] == ("const", shape)
+                    and specs[2][0] == "const" and not 0 <= specs[2][1] < shape[1]):
+                self.covered.add(n)
+                return True
+        return False
+
     def out_buffer(self, e: _Entry, reuse: int | None = None) -> str:
         """The buffer for e's output: its input `reuse`'s, if nobody reads that again, else a new one."""
         tr = self.trace.tracer
@@ -144,10 +158,7 @@ class StepSource:
         n_args = len(tr.arg_is_tensor)
         lines = self.lines
         lines.append(f"def step({', '.join(f'a{i}' for i in range(n_args))}):")
-        for n, (check, specs, result) in enumerate(tr.checks):
-            got = f"{trace._name(check, f'check{n}')}({', '.join(trace._static(s) for s in specs)})"
-            self.line(f"if {got} != {trace._name(result, f'expected{n}')}:")
-            self.line("    raise DIVERGED")
+        checks_at = len(lines)  # the replay checks go first; written once the kernels took theirs
         for j, (kind, value) in enumerate(zip(tr.kinds, tr.values)):
             if not live[j] or kind == "op":
                 continue
@@ -194,6 +205,10 @@ class StepSource:
             if not tr.shapes[slot]:
                 self.line(f"{out} = _asarray({out})")
             self.expr[slot] = out
+        lines[checks_at:checks_at] = [
+            f"    if {trace._name(check, f'check{n}')}({', '.join(trace._static(s) for s in specs)}) != "
+            f"{trace._name(result, f'expected{n}')}:\n        raise DIVERGED"
+            for n, (check, specs, result) in enumerate(tr.checks) if n not in self.covered]
         self.line(f"loss = {self.expr[trace.out_slot]}")
         if trace.out_slot not in self.planned:  # a view of a buffer, which the backward may overwrite in place
             ids = trace._name(self.buffer_ids, "buffer_ids")  # (a view of a parameter stays one, as eagerly)
