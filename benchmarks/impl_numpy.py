@@ -8,8 +8,11 @@ In-place only where the buffer was just allocated here. This is the limit a NumP
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from autodiff import aligned
 from benchmarks.workloads import Problem, Runner
 
 
@@ -95,12 +98,13 @@ def overhead(p: Problem) -> Runner:
     return Runner(step, lambda: [out["c"]])
 
 
-def mlp_tight(p: Problem) -> Runner:
+def mlp_tight(p: Problem, empty: Callable[..., np.ndarray] = np.empty) -> Runner:
     """The tightest hand-written step: every array preallocated, the activation written over its
     pre-activation, g'(a) and δ computed in place, ∂E/∂W into a buffer, the update in place.
 
     This is the bar for a compiled whole step (issue 26): nothing is allocated after the first
-    step except NumPy's own iterator buffer for the broadcast bias add (`z += b`).
+    step except NumPy's own iterator buffer for the broadcast bias add (`z += b`). `empty` makes
+    its arrays: `np.empty` as a NumPy user writes it, or `aligned.empty` (`mlp_tight_aligned`).
     """
     Ws = [W.copy() for W, _ in p.weights]
     bs = [b.copy() for _, b in p.weights]
@@ -109,13 +113,13 @@ def mlp_tight(p: Problem) -> Runner:
     last = len(Ws) - 1
     tanh = p.activation == "tanh"
     dt = X.dtype
-    zs = [np.empty((n, W.shape[0]), dt) for W in Ws]  # pre-activation, then activation, then g'(a)
+    zs = [empty((n, W.shape[0]), dt) for W in Ws]  # pre-activation, then activation, then g'(a)
     acts = [X, *zs[:-1]]
-    deltas = [np.empty((n, W.shape[1]), dt) for W in Ws]  # δ of each layer's input
-    gWs = [np.empty_like(W) for W in Ws]
-    gbs = [np.empty_like(b) for b in bs]
-    mask = [np.empty(z.shape, bool) for z in zs]
-    m, s, lg = np.empty((n, 1), dt), np.empty((n, 1), dt), np.empty(n, dt)
+    deltas = [empty((n, W.shape[1]), dt) for W in Ws]  # δ of each layer's input
+    gWs = [empty(W.shape, dt) for W in Ws]
+    gbs = [empty(b.shape, dt) for b in bs]
+    mask = [empty(z.shape, bool) for z in zs]
+    m, s, lg = empty((n, 1), dt), empty((n, 1), dt), empty(n, dt)
     rows = np.arange(n)
 
     def step() -> float:
@@ -168,3 +172,9 @@ def mlp_tight(p: Problem) -> Runner:
         return [x for W, b in zip(Ws, bs) for x in (W, b)]
 
     return Runner(step, state)
+
+
+def mlp_tight_aligned(p: Problem) -> Runner:
+    """`mlp_tight` with its arrays on cache lines (`autodiff.aligned`), as the compiled step plans
+    its buffers: what of the compiled step's lead over `mlp_tight` a hand-written step could have too."""
+    return mlp_tight(p, aligned.empty)

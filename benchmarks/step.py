@@ -6,7 +6,8 @@ preallocated, activation and update in place), and W4 (forward and backward of t
 `ad.compile`) against the NumPy chain. One interleaved run per workload and dtype, one BLAS
 thread, the median of per-round ratios (best over best in brackets: on a loaded machine the
 steadier figure); with it the lecture's allocating NumPy step, the compiled loss with the eager
-optimizer, and nn eagerly, for context. Bytes: tracemalloc's peak within one step after the
+optimizer, nn eagerly, and the tight step with its arrays on cache lines as the compiled step's
+are (what of the compiled step's lead a hand-written step could have too), for context. Bytes: tracemalloc's peak within one step after the
 first few (NumPy's allocations included).
 """
 
@@ -19,9 +20,9 @@ import tracemalloc
 from benchmarks.suite import Mismatch, applies, build, check_agreement, interleaved
 from benchmarks.workloads import WORKLOADS
 
-IMPLS = ["tight", "numpy", "step", "compiled", "ours"]
+IMPLS = ["tight", "numpy", "step", "tight_aligned", "compiled", "ours"]
 LABELS = {"tight": "tight NumPy", "numpy": "lecture NumPy", "step": "compiled step", "compiled": "compiled loss",
-          "ours": "nn eager"}
+          "ours": "nn eager", "tight_aligned": "tight, aligned"}
 TARGETS = {"W1": "≤ 1.2×", "W2": "≤ 1.0×", "W3": "≤ 1.0×", "W4": "≤ 1.2×"}
 
 

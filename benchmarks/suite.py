@@ -28,6 +28,7 @@ IMPLS = {
     "compiled": ("benchmarks.impl_ours", "_compiled"),
     # issue 26: the whole step compiled, against the tightest hand-written step (benchmarks/step.py)
     "tight": ("benchmarks.impl_numpy", "_tight"),
+    "tight_aligned": ("benchmarks.impl_numpy", "_tight_aligned"),
     "step": ("benchmarks.impl_ours", "_step"),
     "torch": ("benchmarks.impl_torch", ""),
 }
