@@ -130,7 +130,7 @@ def _cross_entropy(c: Any, e: Any) -> bool:
     c.line(f"np.subtract({a}, {m}, out={p})")
     zt, flat = c.temp(), None
     if c.class_index_check(target, (n, k)):  # the targets checked by the indexing itself: one call
-        flat = c.temp()
+        flat = c.temp()  # n·C + tₙ, which ravel_multi_index refuses for a target out of 0..C−1
         c.line("try:")
         c.line(f"    {flat} = np.ravel_multi_index(({rows}, {target}), {(n, k)})")
         c.line("except (ValueError, TypeError):  # a target that is no class: eagerly, as the check would have")
@@ -143,6 +143,7 @@ def _cross_entropy(c: Any, e: Any) -> bool:
     c.line(f"np.divide({p}, {s}, out={p})")
     c.line(f"np.log({s}[..., 0], out={lg})")
     c.line(f"np.subtract({lg}, {zt}, out={lg})")
+    c.line(f"del {zt}")  # not held through the step: its peak of bytes stays the tight step's
     c.assign(e, _reduced(c, lg, reduction, n))
     scale = 1.0 if reduction == "sum" else 1.0 / float(n)
     e.keep = {"p": p, "rows": rows, "target": target, "flat": flat, "scale": c.const(scale)}
@@ -157,6 +158,7 @@ def _cross_entropy_back(c: Any, e: Any, g: str) -> dict[int, str]:
     c.line(f"np.multiply({k['p']}, {s}, out={k['p']})")
     if k["flat"]:
         c.line(f"{k['p']}.reshape(-1)[{k['flat']}] -= {s}")
+        c.line(f"del {k['flat']}")
     else:
         c.line(f"{k['p']}[{k['rows']}, {k['target']}] -= {s}")
     return {0: k["p"]}
