@@ -26,9 +26,10 @@ import sys
 import threading
 import time
 import warnings
-from pathlib import Path
 
 from websockets.sync.client import connect
+
+from benchmarks.procfs import children, cpu_seconds, status
 
 # epochs per CPU-second of the TensorFlow playground (issue 27), built from source, driven in Chromium
 TF_PLAYGROUND = {"4-2": (36, 45), "6×8": (6.6, 8.2)}
@@ -38,19 +39,9 @@ ANCHOR = {"4-2": {**TF_SETUP, "hidden": "4,2"}, "6×8": {**TF_SETUP, "hidden": "
 EPOCH = re.compile(r'"epoch":(\d+)')
 
 
-def children(pid: int) -> list[int]:
-    return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time of a process and everything under it (utime + stime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100 + sum(cpu_seconds(c) for c in children(pid))
-
-
 def rss_mb(pid: int) -> float:
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-    return int(fields.get("VmRSS", "0 kB").split()[0]) / 1024 + sum(rss_mb(c) for c in children(pid))
+    """MB resident of a process and everything under it."""
+    return status(pid)["rss"] / 1024
 
 
 class Page:

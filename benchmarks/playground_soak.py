@@ -27,6 +27,7 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 from benchmarks.playground import start, stop
+from benchmarks.procfs import _read, children, status, status_one
 
 # What "bounded" means here (docs/playground.md has the hour it comes from). glibc's malloc keeps much of
 # what a round's pages used at their peak as free memory in its heap, so memory rises over the first
@@ -47,40 +48,9 @@ def unbounded(growth: list[int], pages: int) -> str | None:
     return None
 
 
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except (FileNotFoundError, ProcessLookupError):  # it has just ended
-        return b""
-
-
-def children(pid: int) -> list[int]:
-    """The processes `pid` started, from /proc (a thread or child that ends meanwhile is skipped)."""
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except FileNotFoundError:
-        return []
-    return [int(c) for task in tasks for c in _read(f"{task}/children").split()]
-
-
 def workers(pid: int) -> list[int]:
     """The server's worker processes ([] when it serves alone, in `pid`)."""
     return [c for c in children(pid) if b"nn.playground" in _read(f"/proc/{c}/cmdline")]
-
-
-def status_one(pid: int) -> dict[str, int]:
-    """VmRSS (kB) and Threads of one process, from /proc (zeros for one that has ended; a zombie has no VmRSS)."""
-    fields = dict(line.split(":", 1) for line in _read(f"/proc/{pid}/status").decode().splitlines())
-    return {"rss": int(fields.get("VmRSS", "0 kB").split()[0]), "threads": int(fields.get("Threads", "0"))}
-
-
-def status(pid: int) -> dict[str, int]:
-    """VmRSS (kB) and Threads of a process and every process under it, from /proc."""
-    out = status_one(pid)
-    for child in children(pid):
-        for key, value in status(child).items():  # a child that has just ended (Graphviz's dot) adds zeros
-            out[key] += value
-    return out
 
 
 def memory_map(pid: int) -> dict[str, int]:
