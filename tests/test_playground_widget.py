@@ -2,7 +2,7 @@
 driven by Playwright in Chromium: it draws the page, trains in the kernel, plays, pauses, takes a preset
 and exports, with no server of ours and nothing from a CDN; and several widgets in one notebook are
 independent (each one's controls drive only its own training, each draws only into itself), while two
-views of one widget show its one training.
+views of one widget show its one training, which stops when both are cleared away.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ CELLS = [
     'import nn.playground\nw = nn.playground.widget(dataset="spiral", hidden=[8, 8])\nw',
     'v = nn.playground.widget(dataset="xor", hidden=[3], lr=0.1)\nv',  # a second playground beside the first
     "w  # the first one again: a second view of the same training",
+    "w.running.done(), w.session.playing  # whether the first one's training still runs",
 ]
 
 
@@ -227,4 +228,47 @@ def test_two_widgets_in_one_notebook_are_independent(notebook):
     first.wait(f"p.state.frame.epoch === {epoch} && $('epoch').textContent === '{epoch}'")
     assert first.get("state.settings") == again.get("state.settings")
     assert second.get("state.frame.epoch") == 0
+    assert page.errors == [], page.errors
+
+
+def clear_output(page: Any, n: int) -> None:
+    """Clear the n-th cell's output as a person does: the cell's context menu, "Clear Cell Output"."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(n)
+    cell.locator(".cm-content").click()
+    wait(page, f"document.querySelectorAll('.jp-Notebook .jp-Cell')[{n}].classList.contains('jp-mod-active')")
+    cell.locator(".cm-content").click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text="Clear Cell Output").first.click()
+
+
+def kernel_says(page: Any, n: int, text: str, timeout: float = 60.0) -> None:
+    """Run the n-th cell, whose output is a Python value, until it reads `text` (the kernel's state, as it changes)."""
+    output = page.locator(".jp-Notebook .jp-Cell").nth(n).locator(".jp-OutputArea-output")
+    deadline = time.monotonic() + timeout
+    while True:
+        page.locator(".jp-Notebook .jp-Cell .cm-content").nth(n).click()
+        page.keyboard.press("Shift+Enter")
+        wait(page, "document.querySelector('#jp-main-statusbar').innerText.includes('| Idle')", 60000)
+        if output.count() and output.first.inner_text().strip() == text:
+            return
+        assert time.monotonic() < deadline, f"cell {n} still reads {output.first.inner_text()!r}, not {text!r}"
+
+
+def test_clearing_its_views_stops_the_widgets_training(notebook):
+    page = notebook
+    if page.locator(".autodiff-playground").count() < 3:  # run on its own (pytest -k)
+        for n in range(3):
+            run_cell(page, n)
+    first, again = View(page, 0), View(page, 2)  # cell 0's and cell 2's views of the one widget w
+    first.el("play").click()
+    epoch = again.get("state.frame.epoch")
+    again.wait(f"p.state.playing && p.state.frame.epoch >= {epoch + 5}")
+    clear_output(page, 0)  # one view cleared: the other one still shows it training
+    wait(page, "document.querySelectorAll('.autodiff-playground').length === 2")
+    again = View(page, 1)
+    epoch = again.get("state.frame.epoch")
+    again.wait(f"p.state.frame.epoch >= {epoch + 5}")
+    kernel_says(page, 3, "(False, True)")
+    clear_output(page, 2)  # the last view cleared: the kernel stops training it
+    wait(page, "document.querySelectorAll('.autodiff-playground').length === 1")
+    kernel_says(page, 3, "(True, False)")
     assert page.errors == [], page.errors

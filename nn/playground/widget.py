@@ -12,6 +12,7 @@ graph and export, the same messages, and no server.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 import threading
@@ -106,15 +107,24 @@ def _widget_class() -> type:
             self._loop = asyncio.new_event_loop()
             threading.Thread(target=self._loop.run_forever, name="playground-widget", daemon=True).start()
             self._comm: _Comm | None = None
+            self._views: set[Any] = set()  # the views shown now, by the id each sends
+            self.running: concurrent.futures.Future[None] | None = None  # the page loop of the views, if any
             self.on_msg(self._receive)
 
         def _receive(self, _widget: Any, content: Any, _buffers: Any) -> None:
-            if isinstance(content, dict) and content.get("type") == "ready":  # a view (re)drawn: start its loop
+            kind = content.get("type") if isinstance(content, dict) else None
+            if kind == "ready":  # a view (re)drawn: start its loop
+                self._views.add(content.get("view"))
                 if self._comm is not None:
                     self._comm.close()
                 self._comm = _Comm(self, self._loop)
-                asyncio.run_coroutine_threadsafe(self._run(self._comm), self._loop)
-            elif self._comm is not None and isinstance(content, dict):
+                self.running = asyncio.run_coroutine_threadsafe(self._run(self._comm), self._loop)
+            elif kind == "view-closed":  # its output cleared, its cell run again: the last view gone stops training
+                self._views.discard(content.get("view"))
+                if not self._views and self._comm is not None:
+                    self._comm.close()
+                    self._comm = None
+            elif self._comm is not None and kind is not None:
                 self._comm.put(content)
 
         async def _run(self, comm: _Comm) -> None:
@@ -123,7 +133,11 @@ def _widget_class() -> type:
             page = Page(comm, Scheduler())
             page.session = self.session  # the same training, whichever view shows it
             self.session.playing = False
-            await page.run()
+            try:
+                await page.run()
+            finally:  # no view left to show it: paused, as a new view finds it
+                if self._comm is None or self._comm is comm:
+                    self.session.playing = False
 
     return Playground
 

@@ -25,6 +25,8 @@ export default {
     // a typed value, would only enter a cell's editor), as ipywidgets' own inputs do
     root.addEventListener("keydown", (e) => { if (e.target.closest("input, select, textarea")) e.stopPropagation(); });
     const app = await load(model.get("_modules"), model.get("_order"));
+    views += 1;
+    const view = `${SALT}-${views}`; // tells the kernel which view is ready, and which one is gone
     let onMessage = null;
     const transport = {
       send: (message) => model.send(message),
@@ -32,15 +34,19 @@ export default {
         onMessage = (message) => ctx.receive(message);
         model.on("msg:custom", onMessage);
         ctx.connected(true, "connected");
-        model.send({ type: "ready" }); // the kernel answers with everything the page needs
+        model.send({ type: "ready", view }); // the kernel answers with everything the page needs
       },
       close() {
         if (onMessage) model.off("msg:custom", onMessage);
         onMessage = null;
       },
     };
-    views += 1;
     const playground = app.start(transport, { fragment: false, root, prefix: `pg${SALT}${views}-` });
-    return () => playground.stop();
+    return () => { // the view taken away (output cleared, cell run again): the last one gone stops the training
+      try {
+        model.send({ type: "view-closed", view });
+      } catch (e) {} // the widget itself gone (its kernel restarted): nothing is left to stop
+      playground.stop();
+    };
   },
 };
