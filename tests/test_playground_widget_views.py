@@ -30,7 +30,8 @@ def widget():
     w.sent = []
     w.send = w.sent.append  # no front end here: what the views would receive
     yield w
-    w._receive(w, {"type": "view-closed", "view": None}, [])
+    w.close()  # its page loop and its thread end: nothing trains on behind the other tests
+    assert w.running.done() and not w._loop.is_running() and not w.session.playing
 
 
 def test_training_stops_when_the_last_view_is_gone_and_not_before(widget):

@@ -105,7 +105,8 @@ def _widget_class() -> type:
             super().__init__(_css=scoped_css(), _html=page_html(), _order=list(ORDER),
                              _modules={name: (STATIC / "js" / name).read_text(encoding="utf-8") for name in ORDER})
             self._loop = asyncio.new_event_loop()
-            threading.Thread(target=self._loop.run_forever, name="playground-widget", daemon=True).start()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="playground-widget", daemon=True)
+            self._thread.start()
             self._comm: _Comm | None = None
             self._views: set[Any] = set()  # the views shown now, by the id each sends
             self.running: concurrent.futures.Future[None] | None = None  # the page loop of the views, if any
@@ -126,6 +127,21 @@ def _widget_class() -> type:
                     self._comm = None
             elif self._comm is not None and kind is not None:
                 self._comm.put(content)
+
+        def close(self) -> None:
+            """Close the widget: its views, its page loop (a frame being trained ends first) and the
+            thread that runs them; its `session` stays readable."""
+            self._views.clear()
+            if self._comm is not None:
+                self._comm.close()
+                self._comm = None
+            if self.running is not None:
+                self.running.result(timeout=60)
+            if self._loop.is_running():
+                asyncio.run_coroutine_threadsafe(self._loop.shutdown_default_executor(), self._loop).result(timeout=60)
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(timeout=60)
+            super().close()
 
         async def _run(self, comm: _Comm) -> None:
             from nn.playground.serve.app import Page, Scheduler
