@@ -668,3 +668,49 @@ def test_targets_checked_by_the_steps_own_indexing_fail_as_eagerly(dtype, ignore
         _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
     own = "ravel_multi_index" in step.code
     assert own == (not 0 <= ignore_index < 5) and ("check0(" in step.code) != own
+
+
+LOSS_PAIRS = {
+    # one term checked by the step's own indexing (ignore_index no class), one by its replay check
+    "two targets": lambda m, x, t1, t2: F.cross_entropy(m(x), t1) + F.cross_entropy(m(x), t2, ignore_index=1),
+    # the same target twice; the first term has no kernel (reduction="none"), the second one does
+    "one target": lambda m, x, t1: (F.cross_entropy(m(x), t1, reduction="none", ignore_index=-100).sum()
+                                    + F.cross_entropy(m(x), t1, ignore_index=1)),
+}
+
+
+@pytest.mark.parametrize("pair", list(LOSS_PAIRS))
+def test_a_failing_loss_raises_the_eager_error_and_leaves_no_gradient(pair):
+    """With several targets out of range, the step raises the error the eager step raises (the first
+    failing term's), and, as the eager step, which forgets the gradients before the loss, leaves no
+    `.grad` of the last step behind and moves nothing."""
+    fn = LOSS_PAIRS[pair]
+    model, X, t, _ = _setup(loss="ce", sizes=(4, 8, 3))
+    twin, _, _, _ = _setup(loss="ce", sizes=(4, 8, 3))
+    opt, opt_twin = nn.SGD(model.parameters(), lr=0.1, momentum=0.9), nn.SGD(twin.parameters(), lr=0.1, momentum=0.9)
+    step = opt.compile_step(lambda x, *ts: fn(model, x, *ts))
+    good = np.where(t == 1, 0, t)
+    bad = good.copy()
+    bad[[2, 5]] = [3, -1]
+    other = np.where(good == 0, 3, good)  # out of range elsewhere, so that which term fails first shows
+    n = fn.__code__.co_argcount - 2
+    cases = [(good, good), (bad, good), (good, bad), (bad, other), (other, bad), (good, good)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the step compiles: no argument left unread
+        for targets in [c[:n] for c in cases * 2]:
+            try:
+                opt_twin.zero_grad()
+                E0 = fn(twin, X, *targets)
+            except ValueError as e:
+                before = [p.data.copy() for p in model.parameters()]
+                with pytest.raises(ValueError, match=re.escape(str(e))):
+                    step(X, *targets)
+                assert all(p.grad is None for p in model.parameters())
+                _bitwise([p.data for p in model.parameters()], before)
+                continue
+            E0.backward()
+            opt_twin.step()
+            np.testing.assert_array_equal(step(X, *targets).data, E0.data)
+            _bitwise([p.data for p in model.parameters()], [p.data for p in twin.parameters()])
+            _bitwise([p.grad for p in model.parameters()], [p.grad for p in twin.parameters()])
+    assert step.eager_steps < len(cases) * 2 and "def fused(" in step.code

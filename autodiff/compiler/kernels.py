@@ -129,7 +129,7 @@ def _cross_entropy(c: Any, e: Any) -> bool:
     c.line(f"np.maximum.reduce({a}, axis=-1, keepdims=True, out={m})")  # what .max() calls
     c.line(f"np.subtract({a}, {m}, out={p})")
     zt, flat = c.temp(), None
-    if c.class_index_check(target, (n, k)):  # the targets checked by the indexing itself: one call
+    if c.class_index_check(e, target, (n, k)):  # the targets checked by the indexing itself: one call
         flat = c.temp()  # n·C + tₙ, which ravel_multi_index refuses for a target out of 0..C−1
         c.line("try:")
         c.line(f"    {flat} = np.ravel_multi_index(({rows}, {target}), {(n, k)})")

@@ -82,6 +82,26 @@ class CompiledStep:
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         if state.tracer is not None or anomaly.active() or not state.enabled:
             return self._eager(args, kwargs)
+        try:
+            got = self._replay(args, kwargs)
+        except BaseException:
+            # The loss failed (a target out of range, say): as the eager step, which forgets the
+            # gradients first, no `.grad` of the last step is left behind.
+            self.optimizer.zero_grad()
+            raise
+        if got is None or isinstance(got, Tensor):
+            return self._eager(args, kwargs) if got is None else got
+        program, leaves, tree = got
+        try:  # `run` forgets the gradients before the loss, as the eager step does
+            out = program.run(self.optimizer, args, kwargs, leaves, self.loss_fn)
+        except Diverged:  # a value the trace chose by changed: trace again, and take this step eagerly
+            self.loss_fn._trace(args, kwargs, leaves, tree)
+            out = None
+        return self._eager(args, kwargs) if out is None else out
+
+    def _replay(self, args: tuple, kwargs: dict) -> Any:
+        """The step's loss when the fused step took it; else (program, leaves, tree) for `run`, or
+        None to take it eagerly."""
         fast = self._fast
         if fast is not None and not kwargs and len(args) == fast[1]:
             # The last step's function again, with the trace's key and guard among its conditions:
@@ -95,21 +115,20 @@ class CompiledStep:
             self._fast = None
         entry, leaves, tree = self.loss_fn.entry(args, kwargs)
         if not isinstance(entry, Trace) or not entry.needs_node or math.prod(entry.tracer.shapes[entry.out_slot]) != 1:
-            return self._eager(args, kwargs)  # a loss of several elements: `backward()` says what it says eagerly
+            return None  # a loss of several elements: `backward()` says what it says eagerly
         program = entry.step_program
         if program is None:
             program = entry.step_program = StepProgram(entry)
-        try:
-            if program.fused is not None and program.plan_for is self.optimizer:
+        if program.fused is not None and program.plan_for is self.optimizer:
+            try:
                 loss = program.fused(*leaves)
-                if loss is not None:
-                    self._fast = (program.fused, len(args)) if program.replays else None
-                    return loss
-            out = program.run(self.optimizer, args, kwargs, leaves, self.loss_fn)
-        except Diverged:  # a value the trace chose by changed: trace again, and take this step eagerly
-            self.loss_fn._trace(args, kwargs, leaves, tree)
-            out = None
-        return self._eager(args, kwargs) if out is None else out
+            except Diverged:  # trace again, and take this step eagerly
+                self.loss_fn._trace(args, kwargs, leaves, tree)
+                return None
+            if loss is not None:
+                self._fast = (program.fused, len(args)) if program.replays else None
+                return loss
+        return program, leaves, tree
 
     def _eager(self, args: tuple, kwargs: dict) -> Tensor:
         self.eager_steps += 1

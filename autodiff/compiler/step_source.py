@@ -109,13 +109,15 @@ class StepSource:
         names = list(self.specs)
         self.ns.update(zip(names, empty_many([self.specs[name] for name in names])))
 
-    def class_index_check(self, target: str, shape: tuple) -> bool:
-        """Whether the kernel reading class indices `target` for logits of `shape` (N, C) takes over
-        the replay check of them (`autodiff.tracing.checks_class_indices`): yes when ignore_index is
-        no class, so that "every target a class in 0..C−1" is all the check asks; the kernel then
-        fails with DIVERGED where the check would have."""
-        for n, (check, specs, result) in enumerate(self.trace.tracer.checks):
-            if (n not in self.covered and getattr(check, "class_indices", False) and result is False
+    def class_index_check(self, e: _Entry, target: str, shape: tuple) -> bool:
+        """Whether the kernel of entry e, reading class indices `target` for logits of `shape` (N, C),
+        takes over the replay check made for it (`autodiff.tracing.checks_class_indices`): yes when
+        its ignore_index is no class, so that "every target a class in 0..C−1" is all the check asks;
+        the kernel then fails with DIVERGED where the check would have."""
+        tr = self.trace.tracer
+        for n, (check, specs, result) in enumerate(tr.checks):
+            if (n not in self.covered and tr.check_before[n] == e.k and getattr(check, "class_indices", False)
+                    and result is False
                     and len(specs) == 3 and self.trace._static(specs[0]) == target and specs[1] == ("const", shape)
                     and specs[2][0] == "const" and not 0 <= specs[2][1] < shape[1]):
                 self.covered.add(n)
@@ -158,7 +160,6 @@ class StepSource:
         n_args = len(tr.arg_is_tensor)
         lines = self.lines
         lines.append(f"def step({', '.join(f'a{i}' for i in range(n_args))}):")
-        checks_at = len(lines)  # the replay checks go first; written once the kernels took theirs
         for j, (kind, value) in enumerate(zip(tr.kinds, tr.values)):
             if not live[j] or kind == "op":
                 continue
@@ -172,43 +173,15 @@ class StepSource:
                 name = self.temp()
                 self.line(f"{name} = {self.expr[j]}")
                 self.expr[j] = name
-        backs = set(trace.backs)
-        needs = tr.needs
+        self.backs = set(trace.backs)
         for k, (op, ins, static, named, slot, variadic) in enumerate(tr.tape):
-            if not live[slot]:
-                continue
-            e = _Entry(k, slot)
-            e.ins = [self.expr[j] for j in ins]
-            e.shapes = [tr.shapes[j] for j in ins]
-            e.dtypes = [tr.dtypes[j] for j in ins]
-            e.consts = {i: tr.values[j] for i, j in enumerate(ins) if tr.kinds[j] == "const"}
-            e.static = {key: spec[1] for key, spec in named if spec[0] == "const"}
-            e.static_expr = {key: trace._static(spec) for key, spec in named}
-            e.out_shape, e.out_dtype = tr.shapes[slot], tr.dtypes[slot]
-            if k in backs:
-                e.flows = {i for i, j in enumerate(ins) if needs[j]}
-            kernel = KERNELS.get(op.name)
-            usable = (kernel is not None and not variadic and not static and slot not in self.guarded
-                      and not any(trace.casts.get((k, i), (False, False))[0] or trace.casts.get((k, i), (False, False))[1]
-                                  for i in e.flows))
-            if usable and kernel[0](self, e):
-                self.entries[k] = e
-                if "out" in e.keep:
-                    self.keeps_out.add(slot)
-                continue
-            # As it is: the op's own forward (the same call the replay of ad.compile makes).
-            f = trace._name(op.forward, op.name)
-            call_args = [f"[{', '.join(e.ins)}]"] if variadic else list(e.ins)
-            call_args += [trace._static(s) for s in static] + [f"{key}={trace._static(s)}" for key, s in named]
-            out, saved = self.temp(), f"S{k}"
-            self.line(f"{out}, {saved} = {f}({', '.join(call_args)})")
-            if not tr.shapes[slot]:
-                self.line(f"{out} = _asarray({out})")
-            self.expr[slot] = out
-        lines[checks_at:checks_at] = [
-            f"    if {trace._name(check, f'check{n}')}({', '.join(trace._static(s) for s in specs)}) != "
-            f"{trace._name(result, f'expected{n}')}:\n        raise DIVERGED"
-            for n, (check, specs, result) in enumerate(tr.checks) if n not in self.covered]
+            at = len(lines)
+            if live[slot]:
+                self._forward(k, op, ins, static, named, slot, variadic)
+            # The replay checks made for entry k, before it (unless its kernel checks by itself): in
+            # the eager order, so that of two failing checks the eager one's error comes first.
+            lines[at:at] = self._checks(lambda before, k=k: before == k)
+        lines += self._checks(lambda before: before >= len(tr.tape))
         self.line(f"loss = {self.expr[trace.out_slot]}")
         if trace.out_slot not in self.planned:  # a view of a buffer, which the backward may overwrite in place
             ids = trace._name(self.buffer_ids, "buffer_ids")  # (a view of a parameter stays one, as eagerly)
@@ -216,6 +189,46 @@ class StepSource:
             self.line("    loss = loss.copy()")
         self._backward()
         return "\n".join(lines)
+
+    def _forward(self, k: int, op: Any, ins: tuple, static: tuple, named: tuple, slot: int, variadic: bool) -> None:
+        """Entry k of the tape: through its kernel into buffers, or as the op's own forward call."""
+        trace, tr = self.trace, self.trace.tracer
+        e = _Entry(k, slot)
+        e.ins = [self.expr[j] for j in ins]
+        e.shapes = [tr.shapes[j] for j in ins]
+        e.dtypes = [tr.dtypes[j] for j in ins]
+        e.consts = {i: tr.values[j] for i, j in enumerate(ins) if tr.kinds[j] == "const"}
+        e.static = {key: spec[1] for key, spec in named if spec[0] == "const"}
+        e.static_expr = {key: trace._static(spec) for key, spec in named}
+        e.out_shape, e.out_dtype = tr.shapes[slot], tr.dtypes[slot]
+        if k in self.backs:
+            e.flows = {i for i, j in enumerate(ins) if tr.needs[j]}
+        kernel = KERNELS.get(op.name)
+        usable = (kernel is not None and not variadic and not static and slot not in self.guarded
+                  and not any(trace.casts.get((k, i), (False, False))[0] or trace.casts.get((k, i), (False, False))[1]
+                              for i in e.flows))
+        if usable and kernel[0](self, e):
+            self.entries[k] = e
+            if "out" in e.keep:
+                self.keeps_out.add(slot)
+            return
+        # As it is: the op's own forward (the same call the replay of ad.compile makes).
+        f = trace._name(op.forward, op.name)
+        call_args = [f"[{', '.join(e.ins)}]"] if variadic else list(e.ins)
+        call_args += [trace._static(s) for s in static] + [f"{key}={trace._static(s)}" for key, s in named]
+        out, saved = self.temp(), f"S{k}"
+        self.line(f"{out}, {saved} = {f}({', '.join(call_args)})")
+        if not tr.shapes[slot]:
+            self.line(f"{out} = _asarray({out})")
+        self.expr[slot] = out
+
+    def _checks(self, made_for: Any) -> list[str]:
+        """The lines of the replay checks whose entry `made_for(entry)` picks, but those a kernel makes."""
+        trace, tr = self.trace, self.trace.tracer
+        return [f"    if {trace._name(check, f'check{n}')}({', '.join(trace._static(s) for s in specs)}) != "
+                f"{trace._name(result, f'expected{n}')}:\n        raise DIVERGED"
+                for n, (check, specs, result) in enumerate(tr.checks)
+                if n not in self.covered and made_for(tr.check_before[n])]
 
     def _backward(self) -> None:
         trace, tr = self.trace, self.trace.tracer
