@@ -502,3 +502,32 @@ def test_a_mask_from_the_values_runs_eagerly_rather_than_being_replayed():
         assert f(ad.Tensor([1.0, -1.0])).item() == pytest.approx(0.9)
     assert f(ad.Tensor([-1.0, 1.0])).item() == pytest.approx(0.9)
     assert f(ad.Tensor([-1.0, -1.0])).item() == pytest.approx(-0.2)  # eagerly, with this call's mask
+
+
+@pytest.mark.parametrize("view", [
+    lambda x: x[:, :3],  # a slice of an array argument
+    lambda x: x.T[:3].T,  # a view of a view
+    lambda x: x.reshape(-1).reshape(len(x), -1)[:, 1:],  # through a reshape
+])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_a_numpy_view_of_an_argument_runs_eagerly_with_a_warning(view, as_tensor):
+    """A constant that is a NumPy view of an argument's array would replay the first call's values:
+    the function runs eagerly instead, with one warning naming the argument (it was silently stale)."""
+    m = nn.Linear(4, 3, rng=np.random.default_rng(0))
+    f = ad.compile(lambda x: nn.functional.mse_loss(m(x), view(x.data if as_tensor else x)))
+    rng = np.random.default_rng(1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            x = rng.normal(size=(5, 4))
+            x = ad.Tensor(x) if as_tensor else x
+            want = nn.functional.mse_loss(m(x), view(x.data if as_tensor else x)).item()
+            assert f(x).item() == want
+    assert len(caught) == 1 and "argument 0 through a NumPy view" in str(caught[0].message)
+    # a view of something else (here a global array) is a constant, read by identity as before
+    table = rng.normal(size=(5, 6))
+    g = ad.compile(lambda x: nn.functional.mse_loss(m(x), table[:, :3]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = rng.normal(size=(5, 4))
+        assert g(x).item() == g(x).item() == nn.functional.mse_loss(m(x), table[:, :3]).item()

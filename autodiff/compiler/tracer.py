@@ -41,6 +41,7 @@ class Tracer:
         self.needs: list[bool] = []
         self.tape: list[tuple] = []
         self.checks: list[tuple] = []  # (check, static specs of its arrays, result)
+        self.check_before: list[int] = []  # for each check, the tape entry it was made for: the next one recorded
         self.saved: list[tuple] = []  # each entry's saved values at trace time, for the probe
         self.keep: list[Tensor] = []  # results made while tracing, alive so their ids stay unique
         self.slot_of: dict[int, int] = {}
@@ -53,6 +54,8 @@ class Tracer:
         for i, a in enumerate(args):
             self.array_args.setdefault(id(a.data if isinstance(a, Tensor) else a), i)
         self.arg_is_tensor = [isinstance(a, Tensor) for a in args]
+        self.arg_arrays = [(i, a.data if isinstance(a, Tensor) else a) for i, a in enumerate(args)
+                           if isinstance(a.data if isinstance(a, Tensor) else a, np.ndarray)]
         self.made_here: set[int] = set()  # Tensors the function built from data while traced
         self.used: set[int] = set()  # the arguments the tape reads
         for i, a in enumerate(args):
@@ -92,7 +95,18 @@ class Tracer:
             return self._new("arg", self._use(array), array, False)
         if id(array) in self.op_arrays:  # `h.data` of an op result h, handed on as a constant
             return self._detached(array)
+        self._not_a_view_of_an_argument(array)
         return self._new("const", array, array, False)
+
+    def _not_a_view_of_an_argument(self, array: Any) -> None:
+        """Refuse a constant that is a NumPy view of an argument's array (x[:, :3] of an array x):
+        baked into the trace, every replay would read the first call's argument."""
+        if type(array) is np.ndarray and array.base is not None:
+            for i, a in self.arg_arrays:
+                if np.may_share_memory(array, a):
+                    raise Untraceable(f"it reads argument {i} through a NumPy view of its array (such as x[:, :3]), "
+                                      "which a replay would not read afresh; index it as a Tensor, or pass the view in "
+                                      "as an argument of its own")
 
     def made(self, t: Tensor) -> None:
         """`Tensor(...)` was called while tracing: remember it (alive, so its id stays unique)."""
@@ -119,6 +133,7 @@ class Tracer:
             return ("arg", self._use(value))
         if type(value) is tuple and any(id(v) in self.array_args for v in value):
             return ("tuple", tuple(self.static(v) for v in value))
+        self._not_a_view_of_an_argument(value)
         return ("const", value)
 
     def check(self, check: Any, arrays: tuple, result: Any) -> None:
@@ -127,6 +142,7 @@ class Tracer:
             if id(a) in self.op_arrays:
                 raise Untraceable("an op chooses its path by values computed inside the function")
         self.checks.append((check, tuple(self.static(a) for a in arrays), result))
+        self.check_before.append(len(self.tape))
 
     def record(self, op: Op, out: np.ndarray, saved: tuple, parents: Any, arrays: Any, args: tuple = (),
                kwargs: dict | None = None, variadic: bool = False) -> Tensor:
