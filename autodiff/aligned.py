@@ -41,9 +41,9 @@ def empty_many(specs: Sequence[tuple[tuple[int, ...], Any]]) -> list[np.ndarray]
     return out
 
 
-def empty(shape: int | tuple[int, ...], dtype: Any = float) -> np.ndarray:
+def empty(shape: int | Sequence[int], dtype: Any = float) -> np.ndarray:
     """`np.empty(shape, dtype)` starting on a cache line."""
-    return empty_many([(shape if isinstance(shape, tuple) else (shape,), dtype)])[0]
+    return empty_many([((shape,) if isinstance(shape, (int, np.integer)) else tuple(shape), dtype)])[0]
 
 
 def zeros_like(a: np.ndarray) -> np.ndarray:

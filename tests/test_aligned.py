@@ -44,7 +44,8 @@ def test_zeros_like_is_numpys_on_a_cache_line(shape, dtype):
 
 def test_empty_takes_an_int_or_a_tuple_and_an_object_dtype_gets_its_own_array():
     assert aligned.empty(5).shape == (5,) and aligned.empty(5).dtype == np.float64
-    assert aligned.empty((2, 3), np.float32).shape == (2, 3)
+    assert aligned.empty((2, 3), np.float32).shape == (2, 3) == aligned.empty([2, 3]).shape
+    assert aligned.empty(np.int64(4)).shape == (4,)
     assert aligned.empty((), np.int64).shape == ()
     obj, num = aligned.empty_many([((3,), object), ((3,), np.float64)])
     assert obj.dtype == object and obj.base is None and num.ctypes.data % aligned.LINE == 0
