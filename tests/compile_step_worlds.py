@@ -152,6 +152,23 @@ def data_change(rng, shapes, recast):
     return lambda ps: setattr(ps[i], "requires_grad", not ps[i].requires_grad)
 
 
+#: The kinds of change both fuzzers draw alike (`common_change`): 0 optimizer, 1 gradients, 2 parameters' data.
+COMMON = (0, 1, 2)
+
+
+def common_change(kind, rng, world, recast):
+    """Change `kind` (one of COMMON) of a world with `opt`, `watched` (the Tensors whose `.grad` a user
+    sees) and `owned` (the parameters), as a function of the world; None for no change."""
+    if kind == 0:
+        c = optimizer_change(rng, world.opt)
+        return None if c is None else (lambda w: c(w.opt))
+    if kind == 1:
+        c = grad_change(rng)
+        return lambda w: c(w.watched)
+    c = data_change(rng, [p.shape for p in world.owned], recast)
+    return lambda w: c(w.owned)
+
+
 def group_change(rng, dtype):
     """A parameter group added to the optimizer: a Tensor the loss never reaches (no gradient, never moved)."""
     shape = (int(rng.integers(1, 4)),)

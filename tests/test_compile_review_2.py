@@ -47,15 +47,22 @@ def _compiled_after(fn, change, *, first=None):
 
 
 # ---------------------------------------------------------------- the profile hook misses calls
-def test_first_call_from_pdb_prompt_then_a_helper_setting_changes():
-    box = {"k": 2.0}
+def _a_helpers_setting_is_followed(first=None, call=lambda helper, x: helper(x)):
+    """fn(x) = call(helper, x).sum(), helper reading a setting k; after k changes, the compiled fn
+    answers as the eager one, its first call made by `first`."""
+    k = [2.0]
 
     def helper(x):
-        return x * box["k"]
+        return x * k[0]
 
     def fn(x):
-        return helper(x).sum()
+        return call(helper, x).sum()
 
+    got, eager = _compiled_after(fn, lambda: k.__setitem__(0, 3.0), first=first)
+    assert got == eager
+
+
+def test_first_call_from_pdb_prompt_then_a_helper_setting_changes():
     def first(f, x):
         def stop_here(f, x):  # pdb stops on its first line, where `f` and `x` are names
             return None
@@ -69,19 +76,10 @@ def test_first_call_from_pdb_prompt_then_a_helper_setting_changes():
             sys.settrace(None)
         assert "6.0" in out.getvalue() and f.traces == 1  # the first call was made at pdb's prompt
 
-    got, eager = _compiled_after(fn, lambda: box.__setitem__("k", 3.0), first=first)
-    assert got == eager
+    _a_helpers_setting_is_followed(first)
 
 
 def test_first_call_inside_a_settrace_callback():
-    k = [2.0]
-
-    def helper(x):
-        return x * k[0]
-
-    def fn(x):
-        return helper(x).sum()
-
     def first(f, x):
         def trigger():
             return None
@@ -96,21 +94,11 @@ def test_first_call_inside_a_settrace_callback():
         finally:
             sys.settrace(None)
 
-    got, eager = _compiled_after(fn, lambda: k.__setitem__(0, 3.0), first=first)
-    assert got == eager
+    _a_helpers_setting_is_followed(first)
 
 
 def test_traced_function_profiling_a_helper_with_cprofile():
-    k = [2.0]
-
-    def helper(x):
-        return x * k[0]
-
-    def fn(x):
-        return cProfile.Profile().runcall(helper, x).sum()
-
-    got, eager = _compiled_after(fn, lambda: k.__setitem__(0, 3.0))
-    assert got == eager
+    _a_helpers_setting_is_followed(call=lambda helper, x: cProfile.Profile().runcall(helper, x))
 
 
 @pytest.mark.xfail(strict=True, reason="a part of the loss computed in a thread the traced function starts: the "

@@ -173,15 +173,8 @@ class ProgramScenario:
         kind = int(rng.integers(8))
         if kind == 6:
             return worlds.group_change(rng, self.dtype)
-        if kind == 0:
-            c = worlds.optimizer_change(rng, world.opt)
-            return None if c is None else (lambda w: c(w.opt))
-        if kind == 1:
-            c = worlds.grad_change(rng)
-            return lambda w: c(w.watched)
-        if kind == 2:
-            c = worlds.data_change(rng, [p.shape for p in world.owned], self.recast)
-            return lambda w: c(w.owned)
+        if kind in worlds.COMMON:
+            return worlds.common_change(kind, rng, world, self.recast)
         if kind == 3:  # new values of the arguments, the same shapes
             noise = [rng.normal(size=a.shape) * 1e-3 for a in self.args]
             return lambda w: self._new_args(w, noise)

@@ -152,15 +152,8 @@ class ModelScenario:
             return other
         if kind == 12:  # the model's own zero_grad
             return lambda w: w.model.zero_grad()
-        if kind == 0:
-            c = worlds.optimizer_change(rng, world.opt)
-            return None if c is None else (lambda w: c(w.opt))
-        if kind == 1:
-            c = worlds.grad_change(rng)
-            return lambda w: c(w.watched)
-        if kind == 2:
-            c = worlds.data_change(rng, [p.shape for p in world.owned], self.recast)
-            return lambda w: c(w.owned)
+        if kind in worlds.COMMON:
+            return worlds.common_change(kind, rng, world, self.recast)
         if kind in (3, 4):  # a new batch, of the same size or another (a new trace)
             self.new_batch(None if kind == 3 else int(rng.integers(1, self.max_batch + 1)))
             return self._set_batch
